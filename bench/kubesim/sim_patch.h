@@ -1,0 +1,89 @@
+/* sim_patch.h - the three PATCH flavours kube-apiserver accepts, as pure
+ * functions on json-c trees (no I/O, no globals, any thread).
+ *
+ *   application/merge-patch+json            sim_merge_patch      (RFC 7386)
+ *   application/json-patch+json             sim_json_patch       (RFC 6902)
+ *   application/strategic-merge-patch+json  sim_strategic_merge  (core kinds)
+ *
+ * Ownership: the inputs are never modified; every result is a NEW tree the
+ * caller releases with json_object_put(). Nothing here knows about
+ * resourceVersions, uids or subresources: the server applies the patch to the
+ * stored object, then runs its own checks (preconditions, immutable fields,
+ * schema) on the result.
+ *
+ * Error texts: err (may be NULL, errlen 0) receives a short human description
+ * for logs. The real server answers a failed JSON patch with its generic 422
+ * ("the server rejected our request due to an error in our request",
+ * details {}), so the server should not put err on the wire for that case.
+ */
+#ifndef ASC_BENCH_SIM_PATCH_H
+#define ASC_BENCH_SIM_PATCH_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+/* RFC 7386 JSON merge patch: objects merge recursively, a null member
+ * deletes the key, anything else (arrays included) replaces the target.
+ * doc may be NULL (treated as absent). A patch that is not an object
+ * replaces doc entirely: the result is a deep copy of patch (NULL when the
+ * patch is JSON null). Returns a new tree, or NULL on allocation failure or
+ * for a null patch. */
+json_object *sim_merge_patch(json_object *doc, json_object *patch);
+
+/* RFC 6902 JSON patch. ops must be an array of operation objects
+ * {op, path, value|from}; op is add, remove, replace, move, copy or test.
+ * Paths are JSON Pointers (RFC 6901: "~1" is '/', "~0" is '~'); "-" as the
+ * last token of an add/copy/move target appends to an array. Operations
+ * apply in order to a copy of doc; the first failure aborts the whole patch.
+ * Numbers in `test` compare by value (1 == 1.0), objects ignoring key order.
+ *
+ * Returns 0 with *out = new tree;
+ *   ERR_BADREQUEST    ops is not an array of objects (the server's 400
+ *                     "json: cannot unmarshal ..." case);
+ *   ERR_UNPROCESSABLE an operation failed: unknown op, missing path/from/
+ *                     value, path not found (remove/replace/test/move/copy
+ *                     source), array index out of range, failed test, a move
+ *                     into its own child (golden json-patch-test-fail: 422);
+ *   ERR_NOMEM.
+ * *out is NULL on every error. */
+int sim_json_patch(json_object *doc, json_object *ops, json_object **out, char *err, size_t errlen);
+
+/* Kubernetes strategic merge patch for the core kinds the simulator serves
+ * (kind is the Kind: "Pod", "Node", "Service", "ConfigMap", ...; NULL or an
+ * unknown kind still gets the generic metadata rules).
+ *
+ * Semantics:
+ *  - maps merge recursively, a null value deletes the key;
+ *  - lists with a merge key merge element by element (patch elements update
+ *    the stored element with the same key, new keys are appended in patch
+ *    order): metadata.ownerReferences by uid; status.conditions by type;
+ *    spec.containers / initContainers / ephemeralContainers by name;
+ *    containers[].ports by containerPort; env by name; volumes by name;
+ *    volumeMounts by mountPath; volumeDevices by devicePath;
+ *    imagePullSecrets by name; hostAliases by ip; status.podIPs /
+ *    status.hostIPs by ip; node status.addresses by type; Service spec.ports
+ *    by port; topologySpreadConstraints by topologyKey; resourceClaims and
+ *    schedulingGates by name;
+ *  - metadata.finalizers is a set of primitives: patch values are appended
+ *    when absent;
+ *  - every other list is replaced by the patch's list;
+ *  - directives: {"$patch": "delete"} as a list element (with its merge key)
+ *    removes the matching stored element, as a map deletes that map;
+ *    {"$patch": "replace"} in a map replaces the map by the rest of the
+ *    patch map, as a list element replaces the whole list by the other
+ *    elements; "$deleteFromPrimitiveList/<field>": [v...] removes values
+ *    from a primitive list; "$setElementOrder/<field>" and "$retainKeys" are
+ *    accepted and ignored (dropped from the result).
+ *
+ * Returns 0 with *out = new tree; ERR_BADREQUEST when patch is not an object
+ * or a directive is malformed (unknown $patch value, a merge-keyed element
+ * without its key); ERR_NOMEM. *out is NULL on error. */
+int sim_strategic_merge(json_object *doc, json_object *patch, const char *kind, json_object **out,
+                        char *err, size_t errlen);
+
+/* Deep equality of two JSON values (object key order ignored, numbers by
+ * value). NULL equals NULL. Exposed because the server needs it to detect
+ * no-op writes. Returns 1 when equal, else 0. */
+int sim_json_equal(json_object *a, json_object *b);
+
+#endif
