@@ -1,0 +1,307 @@
+/* codec.c - json-c <-> msgpack, and slimming on the way in.
+ *
+ * Mapping (exact round trip): null <-> nil, bool <-> bool, json int64 <->
+ * msgpack int (uint64 above INT64_MAX stays unsigned), double <-> float64,
+ * string <-> str (embedded NULs kept), array <-> array, object <-> map with
+ * str keys. msgpack bin, ext and non-string keys are never written and are
+ * refused when read (ERR_PARSE).
+ *
+ * Slimming happens while packing, so no trimmed copy of the json tree is
+ * made: a per-kind table lists the top-level keys kept, and for some of them
+ * the only sub-keys kept. metadata is always kept minus managedFields (the
+ * largest part of most objects and read by no reconciler).
+ */
+#include "store/internal.h"
+
+#include "core/err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define STORE_MAX_DEPTH 200
+
+/* Top-level keys kept per kind; sub == NULL keeps the whole value. */
+typedef struct slim_rule {
+    const char *key;
+    const char *const *sub;
+} slim_rule;
+
+static const char *const pod_spec[] = {"nodeName", NULL};
+static const char *const pod_status[] = {"phase", "conditions", "podIPs", "podIP", NULL};
+
+static const slim_rule pod_rules[] = {
+    {"apiVersion", NULL}, {"kind", NULL}, {"spec", pod_spec}, {"status", pod_status}, {NULL, NULL}};
+static const slim_rule spec_rules[] = {
+    {"apiVersion", NULL}, {"kind", NULL}, {"spec", NULL}, {NULL, NULL}};
+static const slim_rule meta_rules[] = {{"apiVersion", NULL}, {"kind", NULL}, {NULL, NULL}};
+
+/* NULL: every top-level key kept (custom resources: the reconcilers read all). */
+static const slim_rule *
+rules_for(enum store_kind kind)
+{
+    switch (kind) {
+    case STORE_POD:
+        return pod_rules;
+    case STORE_SERVICE:
+    case STORE_NETPOL:
+        return spec_rules;
+    case STORE_PVC:
+        return meta_rules;
+    default:
+        return NULL;
+    }
+}
+
+static int pack_value(msgpack_packer *pk, json_object *v, int depth);
+
+static int
+pack_str(msgpack_packer *pk, const char *s, size_t n)
+{
+    if (msgpack_pack_str(pk, n) || msgpack_pack_str_body(pk, s, n)) return ERR_NOMEM;
+    return 0;
+}
+
+/* Pack an object keeping the keys in keep (NULL: all) and skipping drop. */
+static int
+pack_map_filtered(msgpack_packer *pk, json_object *o, const char *const *keep, const char *drop,
+                  int depth)
+{
+    size_t n = 0;
+    json_object_object_foreach(o, k0, v0)
+    {
+        (void)v0;
+        if (drop && strcmp(k0, drop) == 0) continue;
+        if (keep) {
+            size_t i;
+            for (i = 0; keep[i] && strcmp(keep[i], k0) != 0; i++)
+                ;
+            if (!keep[i]) continue;
+        }
+        n++;
+    }
+    if (msgpack_pack_map(pk, n)) return ERR_NOMEM;
+    json_object_object_foreach(o, k, v)
+    {
+        if (drop && strcmp(k, drop) == 0) continue;
+        if (keep) {
+            size_t i;
+            for (i = 0; keep[i] && strcmp(keep[i], k) != 0; i++)
+                ;
+            if (!keep[i]) continue;
+        }
+        int rc = pack_str(pk, k, strlen(k));
+        if (!rc) rc = pack_value(pk, v, depth + 1);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static int
+pack_value(msgpack_packer *pk, json_object *v, int depth)
+{
+    if (depth > STORE_MAX_DEPTH) return ERR_TOOLARGE;
+    switch (json_object_get_type(v)) {
+    case json_type_null:
+        return msgpack_pack_nil(pk) ? ERR_NOMEM : 0;
+    case json_type_boolean:
+        return (json_object_get_boolean(v) ? msgpack_pack_true(pk) : msgpack_pack_false(pk))
+                   ? ERR_NOMEM
+                   : 0;
+    case json_type_int: {
+        int64_t i = json_object_get_int64(v);
+        /* json-c keeps values above INT64_MAX as uint64 and clamps get_int64. */
+        if (i == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX)
+            return msgpack_pack_uint64(pk, json_object_get_uint64(v)) ? ERR_NOMEM : 0;
+        return msgpack_pack_int64(pk, i) ? ERR_NOMEM : 0;
+    }
+    case json_type_double:
+        return msgpack_pack_double(pk, json_object_get_double(v)) ? ERR_NOMEM : 0;
+    case json_type_string:
+        return pack_str(pk, json_object_get_string(v), (size_t)json_object_get_string_len(v));
+    case json_type_array: {
+        size_t n = json_object_array_length(v);
+        if (msgpack_pack_array(pk, n)) return ERR_NOMEM;
+        for (size_t i = 0; i < n; i++) {
+            int rc = pack_value(pk, json_object_array_get_idx(v, i), depth + 1);
+            if (rc) return rc;
+        }
+        return 0;
+    }
+    case json_type_object:
+        return pack_map_filtered(pk, v, NULL, NULL, depth);
+    }
+    return ERR_INVALID;
+}
+
+static int
+pack_top(msgpack_packer *pk, enum store_kind kind, json_object *obj)
+{
+    const slim_rule *rules = kind < STORE_KIND_COUNT ? rules_for(kind) : NULL;
+    size_t n = 0;
+
+    json_object_object_foreach(obj, k0, v0)
+    {
+        (void)v0;
+        if (strcmp(k0, "metadata") == 0 || !rules) {
+            n++;
+            continue;
+        }
+        for (const slim_rule *r = rules; r->key; r++)
+            if (strcmp(r->key, k0) == 0) {
+                n++;
+                break;
+            }
+    }
+    if (msgpack_pack_map(pk, n)) return ERR_NOMEM;
+    json_object_object_foreach(obj, k, v)
+    {
+        const slim_rule *rule = NULL;
+        int meta = strcmp(k, "metadata") == 0;
+        if (!meta && rules) {
+            for (const slim_rule *r = rules; r->key; r++)
+                if (strcmp(r->key, k) == 0) rule = r;
+            if (!rule) continue;
+        }
+        int rc = pack_str(pk, k, strlen(k));
+        if (rc) return rc;
+        if (meta && json_object_is_type(v, json_type_object))
+            rc =
+                pack_map_filtered(pk, v, NULL, kind < STORE_KIND_COUNT ? "managedFields" : NULL, 1);
+        else if (rule && rule->sub && json_object_is_type(v, json_type_object))
+            rc = pack_map_filtered(pk, v, rule->sub, NULL, 1);
+        else
+            rc = pack_value(pk, v, 1);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+int
+store_encode(enum store_kind kind, json_object *obj, char **out, size_t *outlen)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    int rc;
+
+    *out = NULL;
+    *outlen = 0;
+    if (!json_object_is_type(obj, json_type_object)) return ERR_INVALID;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    rc = pack_top(&pk, kind, obj);
+    if (rc) {
+        msgpack_sbuffer_destroy(&sb);
+        return rc;
+    }
+    *outlen = sb.size;
+    *out = msgpack_sbuffer_release(&sb);
+    if (!*out) return ERR_NOMEM;
+    return 0;
+}
+
+/* ---- msgpack -> json ---------------------------------------------------- */
+
+static int
+to_json(const msgpack_object *o, json_object **out, int depth)
+{
+    *out = NULL;
+    if (depth > STORE_MAX_DEPTH) return ERR_PARSE;
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL:
+        return 0; /* json-c's null is the NULL pointer */
+    case MSGPACK_OBJECT_BOOLEAN:
+        *out = json_object_new_boolean(o->via.boolean);
+        break;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        *out = o->via.u64 > (uint64_t)INT64_MAX ? json_object_new_uint64(o->via.u64)
+                                                : json_object_new_int64((int64_t)o->via.u64);
+        break;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        *out = json_object_new_int64(o->via.i64);
+        break;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        *out = json_object_new_double(o->via.f64);
+        break;
+    case MSGPACK_OBJECT_STR:
+        *out = json_object_new_string_len(o->via.str.ptr, (int)o->via.str.size);
+        break;
+    case MSGPACK_OBJECT_ARRAY: {
+        json_object *a = json_object_new_array_ext((int)o->via.array.size);
+        if (!a) return ERR_NOMEM;
+        for (uint32_t i = 0; i < o->via.array.size; i++) {
+            json_object *e;
+            int rc = to_json(&o->via.array.ptr[i], &e, depth + 1);
+            if (rc || json_object_array_add(a, e)) {
+                json_object_put(e);
+                json_object_put(a);
+                return rc ? rc : ERR_NOMEM;
+            }
+        }
+        *out = a;
+        return 0;
+    }
+    case MSGPACK_OBJECT_MAP: {
+        json_object *m = json_object_new_object();
+        char small[256];
+        if (!m) return ERR_NOMEM;
+        for (uint32_t i = 0; i < o->via.map.size; i++) {
+            const msgpack_object_kv *kv = &o->via.map.ptr[i];
+            json_object *e;
+            char *key = small;
+            int rc;
+            if (kv->key.type != MSGPACK_OBJECT_STR) {
+                json_object_put(m);
+                return ERR_PARSE;
+            }
+            if (kv->key.via.str.size >= sizeof small) {
+                key = malloc(kv->key.via.str.size + 1);
+                if (!key) {
+                    json_object_put(m);
+                    return ERR_NOMEM;
+                }
+            }
+            memcpy(key, kv->key.via.str.ptr, kv->key.via.str.size);
+            key[kv->key.via.str.size] = 0;
+            rc = to_json(&kv->val, &e, depth + 1);
+            if (!rc && json_object_object_add(m, key, e)) {
+                json_object_put(e);
+                rc = ERR_NOMEM;
+            }
+            if (key != small) free(key);
+            if (rc) {
+                json_object_put(m);
+                return rc;
+            }
+        }
+        *out = m;
+        return 0;
+    }
+    default:
+        return ERR_PARSE;
+    }
+    return *out ? 0 : ERR_NOMEM;
+}
+
+int
+store_msgpack_to_json(const void *data, size_t len, json_object **out)
+{
+    msgpack_unpacked u;
+    size_t off = 0;
+    int rc;
+
+    *out = NULL;
+    msgpack_unpacked_init(&u);
+    if (msgpack_unpack_next(&u, data, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len)
+        rc = ERR_PARSE;
+    else
+        rc = to_json(&u.data, out, 0);
+    msgpack_unpacked_destroy(&u);
+    return rc;
+}
+
+int
+store_decode(const store_item *it, json_object **out)
+{
+    return store_msgpack_to_json(it->data, it->len, out);
+}

@@ -1,0 +1,77 @@
+/* internal.h - private to store/: the environment struct, key layouts and the
+ * index-field extractor shared by env.c, write.c, read.c and index.c. */
+#ifndef ASC_STORE_INTERNAL_H
+#define ASC_STORE_INTERNAL_H
+
+#include "store/store.h"
+
+#include <lmdb.h>
+#include <msgpack.h>
+#include <pthread.h>
+
+enum store__idx {
+    STORE_IDX_OWNER = 0,
+    STORE_IDX_PODHASH,
+    STORE_IDX_POOLSB,
+    STORE_IDX_CLAIMPOOL,
+    STORE_IDX_COUNT
+};
+
+struct store {
+    MDB_env *env;
+    MDB_dbi meta;
+    MDB_dbi obj[STORE_KIND_COUNT];
+    MDB_dbi idx[STORE_IDX_COUNT];
+    char *dir;
+    size_t map_size, max_map_size;
+    int max_readers, durable;
+    /* Readers hold it shared for their txn's life; the writer takes it
+     * exclusively only to grow the map (mdb_env_set_mapsize needs every txn
+     * of the process closed). */
+    pthread_rwlock_t resize_lock;
+    store_feed_cb feed;
+    void *feed_udata;
+    int wtxn_open;
+    uint64_t grows, commits;
+};
+
+/* A (pointer, length) slice into msgpack bytes; not NUL-terminated. */
+typedef struct store__str {
+    const char *p;
+    uint32_t n;
+} store__str;
+
+/* The fields of a stored object that keys and indexes are made of. */
+typedef struct store__keys {
+    store__str ns, name, uid;
+    store__str own_uid, own_kind, own_name; /* controller ownerReference */
+    store__str idx_val[STORE_IDX_COUNT];    /* index key part per index (n == 0: none) */
+} store__keys;
+
+/* Walk a decoded slimmed object and fill k (owner index included). ERR_INVALID
+ * when name/namespace are missing, empty, too long or contain NUL. */
+int store__keys_extract(enum store_kind kind, const msgpack_object *o, store__keys *k);
+const msgpack_object *store__mp_get(const msgpack_object *map, const char *key);
+
+/* Object key: ns NUL name NUL. Returns the length, or 0 if it does not fit. */
+size_t store__obj_key(char *buf, size_t cap, const char *ns, size_t nsl, const char *name,
+                      size_t namel);
+/* Index entry: key (ns NUL part NUL, or uid NUL for the owner index) and a
+ * dupsort value (kind byte, ns NUL name NUL for the owner index; name NUL otherwise). */
+size_t store__idx_key(char *buf, size_t cap, enum store__idx ix, const store__keys *k);
+size_t store__idx_val(char *buf, size_t cap, enum store__idx ix, enum store_kind kind,
+                      const store__keys *k);
+
+/* Add (add=1) or remove index entries of k inside txn. Returns 0, ERR_INVALID,
+ * or a raw MDB code (MDB_MAP_FULL must reach write.c unchanged). */
+int store__idx_apply(store *s, MDB_txn *txn, enum store_kind kind, const store__keys *k, int add);
+
+int store__from_mdb(int rc);
+/* Open or create every sub-database in txn. */
+int store__dbis_open(store *s, MDB_txn *txn);
+/* Grow the map (writer, no txn open). ERR_FULL at the limit. */
+int store__grow(store *s);
+
+#define STORE__KEY_MAX 512
+
+#endif

@@ -1,0 +1,2 @@
+asc_unit_test(test_store ${CMAKE_SOURCE_DIR}/tests/test_store.c LIBS asc_store asc_core
+              PkgConfig::LMDB TIMEOUT 60)
