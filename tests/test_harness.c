@@ -24,6 +24,7 @@
 #include "core/err.h"
 #include "core/jx.h"
 #include "tests/harness/harness.h"
+#include "tests/harness/jmatch.h"
 
 static char *
 write_tmp(const char *text)
@@ -340,6 +341,115 @@ test_fake_server(void **state)
     free(path);
 }
 
+/* ---- jmatch: placeholder-aware comparison -------------------------------------------- */
+
+typedef struct {
+    const char *want, *got; /* JSON texts */
+    int match;
+    const char *diff_has; /* a substring the diff must contain when it does not match */
+} jm_step;
+
+typedef struct {
+    const char *name;
+    jm_step steps[4]; /* run in order on one set of bindings */
+} jm_row;
+
+static const jm_row jm_rows[] = {
+    {"jm_bind_consistent",
+     {{"{\"a\":\"<rv:1>\",\"b\":\"<rv:1>\"}", "{\"a\":\"5\",\"b\":\"5\"}", 1, NULL}}},
+    {"jm_bind_inconsistent",
+     {{"{\"a\":\"<rv:1>\",\"b\":\"<rv:1>\"}", "{\"a\":\"5\",\"b\":\"6\"}", 0, "body.b: expected"}}},
+    {"jm_value_binds_once",
+     {{"{\"a\":\"<rv:1>\",\"b\":\"<rv:2>\"}", "{\"a\":\"5\",\"b\":\"5\"}", 0, "body.b"}}},
+    {"jm_families_independent",
+     {{"{\"a\":\"<rv:1>\",\"b\":\"<continue:1>\"}", "{\"a\":\"5\",\"b\":\"5\"}", 1, NULL}}},
+    {"jm_inside_message",
+     {{"\"Too large resource version: <rv:4>, current: <rv:3>\"",
+       "\"Too large resource version: 100, current: 42\"", 1, NULL},
+      {"\"too old resource version: <rv:3> (<rv:4>)\"", "\"too old resource version: 42 (100)\"", 1,
+       NULL},
+      {"\"<rv:3>\"", "\"43\"", 0, "expected \"<rv:3>\", got \"43\""}}},
+    {"jm_time",
+     {{"[\"<time>\",\"<time>\"]", "[\"2026-11-23T10:00:00Z\",\"2026-11-23T10:00:01.5Z\"]", 1, NULL},
+      {"[\"<time>\"]", "[\"yesterday\"]", 0, "body[0]"}}},
+    {"jm_generated",
+     {{"{\"n\":\"<generated:gen-a->\"}", "{\"n\":\"gen-a-x7k2b\"}", 1, NULL},
+      {"{\"n\":\"<generated:gen-a->\"}", "{\"n\":\"gen-a-x7k2c\"}", 0, "body.n"},
+      {"[\"<generated:kube-api-access->\",\"<generated:kube-api-access->\"]",
+       "[\"kube-api-access-bcdfg\",\"kube-api-access-hjklm\"]", 1, NULL},
+      {"\"<generated:x->\"", "\"x-AAAAA\"", 0, "body"}}},
+    {"jm_managed_fields",
+     {{"{\"managedFields\":[{\"manager\":\"kapi-conformance\",\"time\":\"<time>\",\"fieldsV1\":{"
+       "\"f:a\":{}}},"
+       "{\"manager\":\"kapi-conformance\",\"subresource\":\"status\"}]}",
+       "{\"managedFields\":[{\"manager\":\"kapi-conformance\"}]}", 1, NULL},
+      {"{\"managedFields\":[{\"manager\":\"a\"}]}", "{}", 0, "body.managedFields: expected"},
+      {"{\"managedFields\":[{\"manager\":\"a\"}]}", "{\"managedFields\":[{\"manager\":\"b\"}]}", 0,
+       "managers: expected [a], got [b]"}}},
+    {"jm_extra_key", {{"{\"a\":1}", "{\"a\":1,\"z\":{}}", 0, "body.z: unexpected key"}}},
+    {"jm_array_length",
+     {{"{\"items\":[1,2]}", "{\"items\":[1]}", 0, "body.items[1]: 2 items expected, 1 received"}}},
+    {"jm_types",
+     {{"[1,true,null,\"s\"]", "[1.0,true,null,\"s\"]", 1, NULL},
+      {"[1]", "[\"1\"]", 0, "type differs"}}},
+    {"jm_transactional",
+     {{"{\"a\":\"<rv:1>\",\"b\":\"x\"}", "{\"a\":\"5\",\"b\":\"y\"}", 0, "body.b"},
+      {"{\"a\":\"<rv:1>\"}", "{\"a\":\"6\"}", 1, NULL},
+      {"{\"a\":\"<rv:1>\"}", "{\"a\":\"5\"}", 0, "body.a"}}},
+};
+
+static void
+test_jmatch(void **state)
+{
+    const jm_row *r = *state;
+    jm_binds *b = jm_binds_new();
+    assert_non_null(b);
+    for (size_t i = 0; i < 4 && r->steps[i].want; i++) {
+        const jm_step *s = &r->steps[i];
+        json_object *w = json_tokener_parse(s->want), *g = json_tokener_parse(s->got);
+        assert_non_null(w);
+        char diff[1024];
+        int rc = jm_compare(b, w, g, "body", diff, sizeof diff);
+        if (rc != !s->match) fail_msg("step %zu: want match=%d, diff: %s", i, s->match, diff);
+        if (!s->match && strstr(diff, s->diff_has) == NULL)
+            fail_msg("step %zu: diff \"%s\" lacks \"%s\"", i, diff, s->diff_has);
+        json_object_put(w);
+        json_object_put(g);
+    }
+    jm_binds_free(b);
+}
+
+static void
+test_jmatch_subst(void **state)
+{
+    (void)state;
+    jm_binds *b = jm_binds_new();
+    char err[256];
+    assert_int_equal(jm_bind(b, "<rv:2>", "77"), 0);
+    assert_int_equal(jm_bind(b, "<rv:3>", "77"), ERR_CONFLICT);
+    char *s = jm_subst(b, "/x?resourceVersion=<rv:2>&t=<time>", err, sizeof err);
+    assert_string_equal(s, "/x?resourceVersion=77&t=2026-11-22T00:00:00Z");
+    free(s);
+    assert_null(jm_subst(b, "<rv:9>", err, sizeof err));
+    assert_non_null(strstr(err, "<rv:9>"));
+    /* A uid nobody returned yet is made up once and then stays bound. */
+    char *u1 = jm_subst(b, "<uid:1>", err, sizeof err);
+    char *u2 = jm_subst(b, "k:{\"uid\":\"<uid:1>\"}", err, sizeof err);
+    assert_non_null(u1);
+    assert_int_equal(strlen(u1), 36);
+    assert_non_null(strstr(u2, u1));
+    free(u1);
+    free(u2);
+    json_object *body = json_tokener_parse("{\"m\":{\"resourceVersion\":\"<rv:2>\",\"n\":1.5},"
+                                           "\"l\":[\"<rv:2>\",null]}");
+    json_object *out = jm_subst_json(b, body, err, sizeof err);
+    assert_string_equal(jx_dump(out),
+                        "{\"m\":{\"resourceVersion\":\"77\",\"n\":1.5},\"l\":[\"77\",null]}");
+    json_object_put(out);
+    json_object_put(body);
+    jm_binds_free(b);
+}
+
 /* ---- kubesim ----------------------------------------------------------------------- */
 
 static void
@@ -383,13 +493,19 @@ test_kubesim_smoke(void **state)
 int
 main(void)
 {
-    enum { NKC = sizeof kc_rows / sizeof kc_rows[0] };
-    struct CMUnitTest tests[NKC + 2];
+    enum { NKC = sizeof kc_rows / sizeof kc_rows[0], NJM = sizeof jm_rows / sizeof jm_rows[0] };
+    struct CMUnitTest tests[NKC + NJM + 3];
+    size_t n = 0;
     for (size_t i = 0; i < NKC; i++)
-        tests[i] = (struct CMUnitTest){.name = kc_rows[i].name,
-                                       .test_func = test_kubeconfig,
-                                       .initial_state = (void *)&kc_rows[i]};
-    tests[NKC] = (struct CMUnitTest){.name = "fake_server", .test_func = test_fake_server};
-    tests[NKC + 1] = (struct CMUnitTest){.name = "kubesim_smoke", .test_func = test_kubesim_smoke};
-    return cmocka_run_group_tests(tests, NULL, NULL);
+        tests[n++] = (struct CMUnitTest){.name = kc_rows[i].name,
+                                         .test_func = test_kubeconfig,
+                                         .initial_state = (void *)&kc_rows[i]};
+    for (size_t i = 0; i < NJM; i++)
+        tests[n++] = (struct CMUnitTest){.name = jm_rows[i].name,
+                                         .test_func = test_jmatch,
+                                         .initial_state = (void *)&jm_rows[i]};
+    tests[n++] = (struct CMUnitTest){.name = "jmatch_subst", .test_func = test_jmatch_subst};
+    tests[n++] = (struct CMUnitTest){.name = "fake_server", .test_func = test_fake_server};
+    tests[n++] = (struct CMUnitTest){.name = "kubesim_smoke", .test_func = test_kubesim_smoke};
+    return _cmocka_run_group_tests("test_harness", tests, n, NULL, NULL);
 }

@@ -2,6 +2,7 @@
 add_library(asc_harness STATIC
   ${CMAKE_SOURCE_DIR}/tests/harness/harness.c
   ${CMAKE_SOURCE_DIR}/tests/harness/http.c
+  ${CMAKE_SOURCE_DIR}/tests/harness/jmatch.c
   ${CMAKE_SOURCE_DIR}/tests/harness/kubeconfig.c)
 target_link_libraries(asc_harness PUBLIC asc_core PkgConfig::CURL PkgConfig::JSONC)
 
