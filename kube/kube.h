@@ -29,16 +29,16 @@ struct ev_loop;
 /* ---- configuration (kube/config.c) ------------------------------------ */
 
 typedef struct kube_config {
-    char *server;       /* https://host:port (no trailing slash) */
-    char *ca_pem;       /* certificate-authority-data (decoded PEM) or file contents */
+    char *server; /* https://host:port (no trailing slash) */
+    char *ca_pem; /* certificate-authority-data (decoded PEM) or file contents */
     char *client_cert_pem;
     char *client_key_pem;
-    char *token;        /* bearer token (token or tokenFile contents) */
-    char *token_file;   /* re-read when it changes (bound SA tokens rotate) */
+    char *token;      /* bearer token (token or tokenFile contents) */
+    char *token_file; /* re-read when it changes (bound SA tokens rotate) */
     int insecure_skip_tls_verify;
-    char *namespace;    /* context namespace or in-cluster namespace; may be NULL */
-    char *source;       /* where it came from: a file path or "in-cluster" */
-    char *context;      /* the context name used */
+    char *namespace; /* context namespace or in-cluster namespace; may be NULL */
+    char *source;    /* where it came from: a file path or "in-cluster" */
+    char *context;   /* the context name used */
 } kube_config;
 
 /* Load configuration: explicit path if non-NULL, else $KUBECONFIG (first
@@ -69,8 +69,8 @@ extern const kube_resource KUBE_PODS, KUBE_SERVICES, KUBE_PVCS, KUBE_EVENTS, KUB
     KUBE_SANDBOXTEMPLATES, KUBE_SANDBOXCLAIMS, KUBE_SANDBOXWARMPOOLS;
 
 /* Build "/api/v1/namespaces/ns/pods/name/status" into buf. ns/name/sub may be NULL. */
-int kube_path(const kube_resource *r, const char *ns, const char *name, const char *sub,
-              char *buf, size_t buflen);
+int kube_path(const kube_resource *r, const char *ns, const char *name, const char *sub, char *buf,
+              size_t buflen);
 
 /* ---- client ----------------------------------------------------------- */
 
@@ -82,9 +82,18 @@ typedef struct kube_client_opts {
     int burst;              /* tokens; default 10 */
     int timeout_ms;         /* per request, non-watch; default 30000 */
     int max_retries;        /* default 5 */
-    int connections;        /* max connections per host; default 1 with HTTP/2 */
+    int connections;        /* max connections per host; <= 0 (default): no cap. With
+                             * HTTP/2 requests wait for and share one connection anyway
+                             * (PIPEWAIT); a cap on HTTP/1.1 would queue requests behind
+                             * open watches, so none is set by default. */
     int http2;              /* 1 (default): offer h2 via ALPN; 0: HTTP/1.1 only */
 } kube_client_opts;
+
+/* Fill o with the defaults above (http2 1, burst 10, timeout 30000 ms,
+ * max_retries 5). With an opts struct passed to kube_client_new, zero or
+ * negative burst/timeout_ms mean the default, max_retries < 0 means the
+ * default and 0 means no retries, http2 0 means HTTP/1.1: start from this. */
+void kube_client_opts_init(kube_client_opts *o);
 
 /* opts may be NULL for defaults. Returns NULL and fills err on failure. */
 kube_client *kube_client_new(struct ev_loop *loop, const kube_config *cfg,
@@ -96,22 +105,25 @@ const char *kube_client_server(const kube_client *c);
 
 typedef struct kube_stats {
     uint64_t requests, retries, errors, bytes_in, bytes_out;
+    uint64_t connects; /* new connections opened (HTTP/2: one carries many requests) */
 } kube_stats;
 void kube_client_stats(const kube_client *c, kube_stats *out);
 
 /* ---- requests --------------------------------------------------------- */
 
 typedef struct kube_result {
-    int err;            /* 0, or ERR_* (ERR_NOTFOUND for 404, ERR_CONFLICT / ERR_EXISTS for 409...) */
-    long http_status;   /* 0 when no response arrived */
-    json_object *body;  /* parsed body (object or Status), borrowed: valid during the callback;
-                         * call json_object_get() to keep it */
-    const char *raw;    /* raw body bytes (NUL-terminated), borrowed likewise */
+    int err;          /* 0, or ERR_* (ERR_NOTFOUND for 404, ERR_CONFLICT / ERR_EXISTS for 409...) */
+    long http_status; /* 0 when no response arrived */
+    json_object *body; /* parsed body (object or Status), borrowed: valid during the callback;
+                        * call json_object_get() to keep it */
+    const char *raw;   /* raw body bytes (NUL-terminated), borrowed likewise */
     size_t raw_len;
-    const char *reason; /* Status.reason ("NotFound", "Conflict", "AlreadyExists"...) or "" */
-    const char *message;/* Status.message or a transport error text; never NULL */
-    int retry_after_s;  /* Retry-After seconds when sent, else 0 */
-    const char *warning;/* Warning header text or NULL */
+    const char *reason;  /* Status.reason ("NotFound", "Conflict", "AlreadyExists"...) or "" */
+    const char *message; /* Status.message or a transport error text; never NULL */
+    int retry_after_s;   /* Retry-After seconds when sent, else 0 */
+    const char *warning; /* Warning header text or NULL */
+    long http_version;   /* CURL_HTTP_VERSION_* of the last response (2 = HTTP/2), 0 if none */
+    int attempts;        /* transfers made (1 + retries) */
 } kube_result;
 
 typedef void (*kube_done_cb)(const kube_result *res, void *udata);
@@ -147,8 +159,8 @@ typedef struct kube_delete_opts {
  * body strings are copied; ns may be NULL for cluster-scoped resources. */
 int kube_get(kube_client *c, const kube_resource *r, const char *ns, const char *name,
              const char *subresource, kube_done_cb cb, void *udata);
-int kube_list(kube_client *c, const kube_resource *r, const char *ns,
-              const kube_list_opts *opts, kube_done_cb cb, void *udata);
+int kube_list(kube_client *c, const kube_resource *r, const char *ns, const kube_list_opts *opts,
+              kube_done_cb cb, void *udata);
 int kube_create(kube_client *c, const kube_resource *r, const char *ns, const char *body,
                 kube_done_cb cb, void *udata);
 int kube_update(kube_client *c, const kube_resource *r, const char *ns, const char *name,
@@ -201,8 +213,8 @@ kube_watch_decoder *kube_watch_decoder_new(size_t max_event_bytes);
 void kube_watch_decoder_free(kube_watch_decoder *d);
 /* Feed bytes (any split). Calls cb for each complete event. Returns 0, or
  * ERR_PARSE / ERR_TOOLARGE with a message in err (decoder unusable after). */
-int kube_watch_decoder_feed(kube_watch_decoder *d, const char *buf, size_t len,
-                            kube_event_cb cb, void *udata, char *err, size_t errlen);
+int kube_watch_decoder_feed(kube_watch_decoder *d, const char *buf, size_t len, kube_event_cb cb,
+                            void *udata, char *err, size_t errlen);
 /* At end of stream: ERR_PARSE if a partial event is pending. */
 int kube_watch_decoder_finish(kube_watch_decoder *d, char *err, size_t errlen);
 

@@ -1,0 +1,153 @@
+/* internal.h - private to kube/: the structs behind the opaque handles and
+ * the small set of functions the files of this folder share (double
+ * underscore, libuv style). Nothing outside kube/ includes this.
+ *
+ * Life of a request (kube__req):
+ *   QUEUED  in the client's FIFO, waiting for the QPS limiter (or for the
+ *           loop to leave a libcurl callback: transfers are never added from
+ *           inside one, curl forbids it);
+ *   ACTIVE  its easy handle is in the multi handle;
+ *   BACKOFF waiting on its ev_timer before a retry.
+ * It ends exactly once: its callback (or the watch's on_end) runs and it is
+ * freed. A request canceled while libcurl is inside one of its callbacks is
+ * marked and parked on the reap list; the handle is removed once curl has
+ * returned (curl forbids removing handles from its callbacks). */
+#ifndef ASC_KUBE_INTERNAL_H
+#define ASC_KUBE_INTERNAL_H
+
+#include "kube/kube.h"
+
+#include <curl/curl.h>
+#include <ev.h>
+
+enum { KREQ_QUEUED = 1, KREQ_ACTIVE, KREQ_BACKOFF, KREQ_DONE };
+
+typedef struct kube__buf {
+    char *p;
+    size_t len, cap;
+} kube__buf;
+
+/* Append n bytes, keeping a NUL after them. 0 or ERR_NOMEM. */
+int kube__buf_add(kube__buf *b, const char *data, size_t n);
+void kube__buf_fini(kube__buf *b);
+
+typedef struct kube__sock {
+    curl_socket_t fd;
+    ev_io io;
+    kube_client *c;
+    struct kube__sock *prev, *next;
+} kube__sock;
+
+typedef struct kube__req kube__req;
+
+struct kube_watch {
+    kube__req *req;
+    kube_event_cb on_event;
+    kube_watch_end_cb on_end;
+    void *udata;
+    kube_watch_decoder *dec;
+    int end_err; /* set by the write callback when it aborts the stream */
+    long end_status;
+    char end_msg[1024];
+    unsigned long events;
+};
+
+struct kube__req {
+    kube_client *c;
+    kube__req *prev, *next; /* every live request of the client */
+    kube__req *qnext;       /* FIFO of QUEUED requests, or the reap list */
+    int state;
+    int canceled; /* its owner is gone: no callback may run any more */
+    int reaping;  /* on the reap list */
+    char *method;
+    char *path; /* path and query */
+    char *content_type;
+    char *body;
+    size_t body_len;
+    int idempotent;
+    int attempts;  /* transfers started */
+    int start_err; /* the last transfer could not start: fail from the backoff timer */
+    kube_done_cb cb;
+    void *udata;
+    kube_watch *watch; /* non-NULL for a watch stream */
+
+    /* current attempt */
+    CURL *easy;
+    struct curl_slist *hdrs;
+    char errbuf[CURL_ERROR_SIZE];
+    kube__buf resp;
+    long status;
+    long http_version;
+    int retry_after_s;
+    char *warning;
+    ev_timer backoff;
+};
+
+struct kube_client {
+    struct ev_loop *loop;
+    CURLM *multi;
+    ev_timer curl_timer; /* the one deadline curl asks for */
+    ev_timer kick;       /* dispatch/reap outside curl callbacks, or when the limiter refills */
+    int in_curl;         /* > 0 while a libcurl callback that runs user code is on the stack */
+    int closing;
+    kube__sock *socks;
+
+    char *server;
+    char *user_agent;
+    char *ca_pem, *cert_pem, *key_pem;
+    int insecure;
+    char *token;
+    char *token_file;
+    int64_t token_read_ms;
+    kube_client_opts opts;
+
+    double tokens; /* QPS limiter bucket */
+    int64_t tokens_ns;
+    kube__req *q_head, *q_tail;
+    kube__req *live;
+    kube__req *reap;
+    kube_stats stats;
+    uint64_t rng;
+};
+
+/* http.c: curl multi on libev */
+int kube__http_init(kube_client *c, char *err, size_t errlen);
+void kube__http_fini(kube_client *c);
+/* Build the easy handle for r's next attempt and add it. 0, or an ERR_* code
+ * with a message in r->errbuf. */
+int kube__http_start(kube__req *r);
+/* Remove r's easy handle from the multi (if any) and free it. */
+void kube__http_detach(kube__req *r);
+
+/* client.c */
+/* A transfer of r finished (called from the multi drain, outside curl callbacks). */
+void kube__req_complete(kube__req *r, CURLcode code);
+/* Start what the limiter allows; remove reaped handles. */
+void kube__dispatch(kube_client *c);
+void kube__reap(kube_client *c);
+kube__req *kube__req_new(kube_client *c, const char *method, const char *path,
+                         const char *content_type, const char *body, size_t body_len,
+                         int idempotent);
+void kube__req_enqueue(kube__req *r);
+void kube__req_free(kube__req *r);
+/* Cancel r: take it out of whatever state it is in. Does not run callbacks. */
+int kube__req_cancel(kube__req *r); /* 1: deferred to the reap list (do not free) */
+/* Describe a failed transfer in one line naming method and URL. Returns an ERR_* code. */
+int kube__transport_error(kube__req *r, CURLcode code, char *msg, size_t msglen);
+/* "https://server/path" into a new string. */
+char *kube__url(const kube__req *r);
+/* Query string building: appends "&k=v" (or "?k=v" first) with v URL-encoded. */
+int kube__query_add(kube__buf *b, const char *key, const char *val);
+int kube__list_query(kube__buf *b, const kube_list_opts *o, int watch);
+
+/* watch.c */
+size_t kube__watch_write(kube__req *r, const char *data, size_t n);
+void kube__watch_complete(kube__req *r, CURLcode code);
+/* End the watch: on_end(err, status, msg), then free r. */
+void kube__watch_end(kube__req *r, int err, long status, const char *msg);
+
+/* config helpers (config.c / base64.c) */
+int kube__b64_decode(const char *in, size_t inlen, char **out, size_t *outlen, size_t *bad_at);
+int kube__read_file(const char *path, char **out, size_t *outlen, size_t max);
+
+#endif
