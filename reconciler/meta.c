@@ -118,6 +118,13 @@ rec_meta_map(json_object *obj, const char *section)
     return jx_obj(jx_obj(obj, "metadata"), section);
 }
 
+const char *
+rec_meta_map_str(json_object *map, const char *key)
+{
+    json_object *v = jx_child(map, key);
+    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
 int
 rec_meta_copy_map(json_object *dst, json_object *src, int (*keep)(const char *key))
 {

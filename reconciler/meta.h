@@ -72,6 +72,10 @@ json_object *rec_meta_owner_refs_with(json_object *obj, json_object *ref);
 /* metadata.<section> of obj ("labels" or "annotations"), NULL when absent. Borrowed. */
 json_object *rec_meta_map(json_object *obj, const char *section);
 
+/* String value of one key of a map (dots in the key are literal, unlike
+ * jx_str paths). NULL when absent or not a string. Borrowed. */
+const char *rec_meta_map_str(json_object *map, const char *key);
+
 /* Copy string entries of src into dst (objects) whose key passes keep()
  * (NULL keep = all), overwriting. Returns the number copied or ERR_NOMEM. */
 int rec_meta_copy_map(json_object *dst, json_object *src, int (*keep)(const char *key));

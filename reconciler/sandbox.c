@@ -337,7 +337,7 @@ emit_sb_patch(sbx_ctx *c)
     if (c->sb_patch == NULL) return;
     /* drop no-op entries: annotation already has the value (or is absent for a delete) */
     json_object *anns = jx_get(c->sb_patch, "metadata.annotations");
-    const char *want = jx_str(anns, REC_ANN_POD_NAME);
+    const char *want = rec_meta_map_str(anns, REC_ANN_POD_NAME);
     const char *have = jx_annotation(c->sb, REC_ANN_POD_NAME);
     int noop = want ? (have && strcmp(have, want) == 0) : (have == NULL);
     if (noop) {
@@ -507,8 +507,10 @@ rec_sandbox_reconcile(const rec_sandbox_input *in, int64_t now_ms, rec_result *o
     }
     if (c.retry || c.err[0]) {
         out->error = ERR_AGAIN;
-        snprintf(out->error_msg, sizeof out->error_msg, "%s",
-                 c.err[0] ? c.err : "waiting for the cache");
+        const char *m = c.err[0] ? c.err : "waiting for the cache";
+        size_t l = strnlen(m, sizeof out->error_msg - 1);
+        memcpy(out->error_msg, m, l);
+        out->error_msg[l] = '\0';
     }
     return 0;
 }

@@ -139,7 +139,7 @@ create_pod(sbx_ctx *c)
 static int
 want_str(json_object **patch, json_object *have, const char *section, const char *k, const char *v)
 {
-    const char *cur = jx_str(have, k);
+    const char *cur = rec_meta_map_str(have, k);
     if (v == NULL)
         return cur || jx_child(have, k) ? rec_meta_patch_set(patch, section, k, NULL) : 0;
     if (cur && strcmp(cur, v) == 0) return 0;
@@ -195,17 +195,18 @@ sync_pod_metadata(sbx_ctx *c, json_object *pod, json_object **patch)
     int rc;
 
     extension_labels(c, &warm, &tref, &created);
-    if ((rc = sync_section(patch, pod, "labels", tlabels, jx_str(anns, REC_ANN_PROPAGATED_LABELS),
-                           keep_label, REC_LABEL_NAME_HASH, NULL)) < 0)
+    if ((rc = sync_section(patch, pod, "labels", tlabels,
+                           rec_meta_map_str(anns, REC_ANN_PROPAGATED_LABELS), keep_label,
+                           REC_LABEL_NAME_HASH, NULL)) < 0)
         return rc;
     if ((rc = want_str(patch, labels, "labels", REC_LABEL_NAME_HASH, c->hash)) < 0 ||
         (rc = want_str(patch, labels, "labels", REC_LABEL_WARM_POOL, warm)) < 0 ||
         (rc = want_str(patch, labels, "labels", REC_LABEL_TEMPLATE_REF_HASH, tref)) < 0 ||
         (rc = want_str(patch, labels, "labels", REC_LABEL_CREATED_BY, created)) < 0)
         return rc;
-    if ((rc = sync_section(patch, pod, "annotations", tanns, jx_str(anns, REC_ANN_PROPAGATED_ANNS),
-                           keep_annotation, REC_ANN_PROPAGATED_LABELS, REC_ANN_PROPAGATED_ANNS)) <
-        0)
+    if ((rc = sync_section(patch, pod, "annotations", tanns,
+                           rec_meta_map_str(anns, REC_ANN_PROPAGATED_ANNS), keep_annotation,
+                           REC_ANN_PROPAGATED_LABELS, REC_ANN_PROPAGATED_ANNS)) < 0)
         return rc;
     char *pl = rec_meta_keys_csv(tlabels, keep_label);
     char *pa = rec_meta_keys_csv(tanns, keep_annotation);

@@ -1,0 +1,8 @@
+# reconciler/: pure Sandbox reconcile tables, conditions, shard queue.
+# test_rec_resources.c supplies the kube_resource descriptors so these pure
+# tests do not link the HTTP client.
+asc_unit_test(test_rec_sandbox
+  ${CMAKE_SOURCE_DIR}/tests/test_rec_sandbox.c
+  ${CMAKE_SOURCE_DIR}/tests/test_rec_sandbox_harness.c
+  ${CMAKE_SOURCE_DIR}/tests/test_rec_resources.c
+  LIBS asc_reconciler asc_core TIMEOUT 60 LABELS reconciler)
