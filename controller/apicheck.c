@@ -69,7 +69,7 @@ on_version(const kube_result *res, void *udata)
         return;
     }
     if (permanent(res)) {
-        LOG_E("apicheck", "API server rejected the controller",
+        LOG_E("apicheck", "API server check failed; not retrying: fix the configuration",
               "server=%s status=%ld err=%s "
               "message=%s",
               server, res->http_status, err_str(res->err), res->message);

@@ -102,8 +102,9 @@ static const fl_def fl_table[] = {
      "client-side QPS limit to the API server (< 0: no limit)", 0},
     {"kube-api-burst", FT_INT, F(kube_api_burst), "10", FC_POSITIVE, 0,
      "client-side burst to the API server", 0},
-    {"api-connections", FT_INT, F(api_connections), "1", FC_POSITIVE, 0,
-     "HTTP/2 connections for non-watch requests", 0},
+    {"api-connections", FT_INT, F(api_connections), "1", FC_POSITIVE, FF_PENDING,
+     "HTTP/2 connections for non-watch requests",
+     "spreading requests over several HTTP/2 connections"},
     {"separate-watch-connection", FT_BOOL, F(separate_watch_connection), "false", FC_NONE,
      FF_PENDING, "put watches on their own connection", "a separate watch connection"},
     {"sandbox-concurrent-workers", FT_INT, F(sandbox_concurrent_workers), "100", FC_POSITIVE,
@@ -535,15 +536,22 @@ ctl_flags_get(const ctl_flags *f, const char *name, char *buf, size_t buflen)
 {
     size_t idx;
     const fl_def *d = fl_find(name, strlen(name), &idx);
-    if (d == NULL)
-        return ERR_NOTFOUND;
+    if (d == NULL) return ERR_NOTFOUND;
     const void *p = (const char *)f + d->off;
     switch (d->type) {
-    case FT_BOOL: snprintf(buf, buflen, "%s", *(const int *)p ? "true" : "false"); break;
+    case FT_BOOL:
+        snprintf(buf, buflen, "%s", *(const int *)p ? "true" : "false");
+        break;
     case FT_INT:
-    case FT_LOGLEVEL: snprintf(buf, buflen, "%d", *(const int *)p); break;
-    case FT_FLOAT: snprintf(buf, buflen, "%g", *(const double *)p); break;
-    case FT_DURATION: snprintf(buf, buflen, "%lld", (long long)*(const int64_t *)p); break;
+    case FT_LOGLEVEL:
+        snprintf(buf, buflen, "%d", *(const int *)p);
+        break;
+    case FT_FLOAT:
+        snprintf(buf, buflen, "%g", *(const double *)p);
+        break;
+    case FT_DURATION:
+        snprintf(buf, buflen, "%lld", (long long)*(const int64_t *)p);
+        break;
     case FT_STRING: {
         const char *s = *(char *const *)p;
         snprintf(buf, buflen, "%s", s ? s : "");

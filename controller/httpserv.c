@@ -132,7 +132,7 @@ start_daemon(ctl_httpserv *s, unsigned flags, int port, const struct sockaddr *s
     flags |= MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
     if (sa)
         return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, s,
-                                MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+                                MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_SOCK_ADDR, sa,
                                 MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT,
                                 256u, MHD_OPTION_END);
     return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, s,

@@ -145,8 +145,9 @@ on_apicheck(int rc, const char *git_version, const char *message, void *udata)
         atomic_store(&a->api_ok, 1);
         return;
     }
-    LOG_E("main", "cannot use the API server; exiting", "server=%s err=%s message=%s",
-          kube_client_server(a->client), err_str(rc), message);
+    LOG_E("main", "exiting: the API server cannot be used", "server=%s err=%s",
+          kube_client_server(a->client), err_str(rc));
+    (void)message; /* apicheck logged it with the status */
     a->exit_code = 1;
     ev_break(a->loop, EVBREAK_ALL);
 }
@@ -193,13 +194,11 @@ run(app *a)
         LOG_E("main", "cannot create the event loop", "err=%s", "ev_default_loop failed");
         return 1;
     }
-    kube_client_opts opts = {
-        .user_agent = "agent-sandbox-controller/" ASC_VERSION,
-        .qps = a->flags.kube_api_qps,
-        .burst = a->flags.kube_api_burst,
-        .connections = a->flags.api_connections,
-        .http2 = 1,
-    };
+    kube_client_opts opts;
+    kube_client_opts_init(&opts);
+    opts.user_agent = "agent-sandbox-controller/" ASC_VERSION;
+    opts.qps = a->flags.kube_api_qps; /* < 0: unlimited, as upstream's -1 */
+    opts.burst = a->flags.kube_api_burst;
     a->client = kube_client_new(a->loop, &a->kcfg, &opts, err, sizeof err);
     if (a->client == NULL) {
         LOG_E("main", "cannot create the API client", "server=%s err=%s", a->kcfg.server, err);

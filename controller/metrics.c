@@ -433,16 +433,32 @@ sb_escaped(sbuf *b, const char *s, int quote)
 const char *
 ctl_metrics_fmt_value(double v, char *buf, size_t buflen)
 {
-    if (isnan(v))
+    if (isnan(v)) {
         snprintf(buf, buflen, "NaN");
-    else if (isinf(v))
-        snprintf(buf, buflen, v > 0 ? "+Inf" : "-Inf");
-    else {
-        for (int prec = 1; prec <= 17; prec++) {
-            snprintf(buf, buflen, "%.*g", prec, v);
-            if (strtod(buf, NULL) == v) break;
-        }
+        return buf;
     }
+    if (isinf(v)) {
+        snprintf(buf, buflen, v > 0 ? "+Inf" : "-Inf");
+        return buf;
+    }
+    /* Go's strconv.FormatFloat(v, 'g', -1, 64), which client_golang uses:
+     * the fewest digits that read back exactly, in exponent form when the
+     * exponent is < -4 or >= 6 ("1e+06", "250", "0.0001"). */
+    int p = 1;
+    for (; p < 17; p++) {
+        snprintf(buf, buflen, "%.*e", p - 1, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    snprintf(buf, buflen, "%.*e", p - 1, v);
+    const char *e = strchr(buf, 'e');
+    int exp = e ? atoi(e + 1) : 0;
+    if (exp < -4 || exp >= 6) {
+        /* C already writes Go's exponent form (two digits at least); Go
+         * drops a mantissa's trailing ".": %.0e gives "1e+06" as well. */
+        return buf;
+    }
+    int decimals = p - 1 - exp;
+    snprintf(buf, buflen, "%.*f", decimals > 0 ? decimals : 0, v);
     return buf;
 }
 
