@@ -541,6 +541,8 @@ kube_client_new(struct ev_loop *loop, const kube_config *cfg, const kube_client_
     c->token = dup_or_null(cfg->token, &oom);
     c->token_file = dup_or_null(cfg->token_file, &oom);
     c->insecure = cfg->insecure_skip_tls_verify;
+    const char *v = getenv("ASC_KUBE_CURL_VERBOSE");
+    c->verbose = v && v[0] && strcmp(v, "0") != 0;
     c->token_read_ms = time_mono_ms(); /* the config just read it */
     if (c->opts.user_agent)
         c->user_agent = dup_or_null(c->opts.user_agent, &oom);

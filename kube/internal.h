@@ -96,6 +96,7 @@ struct kube_client {
     char *user_agent;
     char *ca_pem, *cert_pem, *key_pem;
     int insecure;
+    int verbose;
     char *token;
     char *token_file;
     int64_t token_read_ms;

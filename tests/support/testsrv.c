@@ -296,8 +296,9 @@ handler(void *cls, struct MHD_Connection *conn, const char *url, const char *met
             resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, st,
                                                      stream_free);
         } else {
-            resp = MHD_create_response_from_buffer(
-                r.body ? r.body_len : 0, r.body ? r.body : (void *)"", MHD_RESPMEM_MUST_COPY);
+            resp = MHD_create_response_from_buffer(r.body ? r.body_len : 0,
+                                                   r.body ? (void *)(uintptr_t)r.body : (void *)"",
+                                                   MHD_RESPMEM_MUST_COPY);
         }
         MHD_add_response_header(resp, "Content-Type",
                                 r.content_type ? r.content_type : "application/json");
@@ -351,10 +352,10 @@ testsrv_start(void)
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     sa.sin_port = 0;
-    s->d = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_URI_LOG_CALLBACK, uri_log, s,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
+    s->d =
+        MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL,
+                         NULL, handler, s, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_URI_LOG_CALLBACK,
+                         uri_log, s, MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
     if (s->d == NULL) {
         free(s);
         return NULL;
