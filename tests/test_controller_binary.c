@@ -73,6 +73,11 @@ write_file(const char *path, const char *text)
     fclose(f);
 }
 
+/* Every child started, so the group teardown can reap what a failed
+ * assertion left running. */
+static pid_t children[64];
+static int nchildren;
+
 typedef struct proc {
     pid_t pid;
     char out[300], err[300];
@@ -94,6 +99,7 @@ proc_start(proc *p, const char *const *args)
     snprintf(p->err, sizeof p->err, "%s/err.%d", tmpdir, seq);
     p->pid = fork();
     assert_true(p->pid >= 0);
+    if (p->pid > 0 && nchildren < 64) children[nchildren++] = p->pid;
     if (p->pid == 0) {
         int o = open(p->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int e = open(p->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -107,6 +113,13 @@ proc_start(proc *p, const char *const *args)
 
 /* Wait up to timeout_s. Returns the exit code, 128+signal, or -1 on timeout
  * (the process is then killed). */
+static void
+forget_child(pid_t pid)
+{
+    for (int i = 0; i < nchildren; i++)
+        if (children[i] == pid) children[i] = 0; /* reaped: never signal a pid that may be reused */
+}
+
 static int
 proc_wait(proc *p, double timeout_s)
 {
@@ -114,10 +127,14 @@ proc_wait(proc *p, double timeout_s)
     int st;
     for (;;) {
         pid_t r = waitpid(p->pid, &st, WNOHANG);
-        if (r == p->pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        if (r == p->pid) {
+            forget_child(p->pid);
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
         if (now_s() > end) {
             kill(p->pid, SIGKILL);
             waitpid(p->pid, &st, 0);
+            forget_child(p->pid);
             return -1;
         }
         usleep(10000);
@@ -335,8 +352,7 @@ test_run(void **state)
     proc_start(&p, args);
     int code = proc_wait(&p, 10);
     char *out = slurp(p.out), *err = slurp(p.err);
-    if (strstr(err, "Sanitizer") != NULL)
-        fail_msg("sanitizer report: %s", err);
+    if (strstr(err, "Sanitizer") != NULL) fail_msg("sanitizer report: %s", err);
     if (r->code == -2 ? (code <= 0) : (code != r->code))
         fail_msg("exit %d, want %d; stderr: %s", code, r->code, err);
     if (r->out_sub && strstr(out, r->out_sub) == NULL)
@@ -361,6 +377,10 @@ test_version(void **state)
     free(out);
 }
 
+static int server_port(proc *p, const char *server);
+static long get_status(int port, const char *path);
+static long get_body(int port, const char *path, char **body);
+
 /* Nothing listens on 127.0.0.1:1: the controller logs, keeps retrying, and
  * stops cleanly and quickly on SIGTERM (and SIGINT). */
 static void
@@ -370,13 +390,12 @@ sigterm_case(int sig)
     snprintf(kc, sizeof kc, "%s/kubeconfig.unreach", tmpdir);
     snprintf(cache, sizeof cache, "%s/cache-%d/a/b", tmpdir, sig);
     kubeconfig(kc, "https://127.0.0.1:1");
-    const char *args[] = {"--kubeconfig",
-                          kc,
-                          "--cache-dir",
-                          cache,
-                          "--leader-elect=false",
-                          "--metrics-bind-address=0",
-                          "--health-probe-bind-address=0",
+    const char *args[] = {"--kubeconfig", kc, "--cache-dir", cache, "--leader-elect=false",
+                          /* SIGTERM: both servers on ephemeral ports; SIGINT: both off */
+                          sig == SIGTERM ? "--metrics-bind-address=127.0.0.1:0"
+                                         : "--metrics-bind-address=0",
+                          sig == SIGTERM ? "--health-probe-bind-address=127.0.0.1:0"
+                                         : "--health-probe-bind-address=0",
                           NULL};
     proc p;
     proc_start(&p, args);
@@ -388,6 +407,20 @@ sigterm_case(int sig)
     struct stat st;
     assert_int_equal(stat(cache, &st), 0); /* created, parents included */
     assert_true(S_ISDIR(st.st_mode));
+    if (sig == SIGTERM) {
+        int hp = server_port(&p, "health"), mp = server_port(&p, "metrics");
+        assert_true(hp > 0 && mp > 0);
+        assert_int_equal(get_status(hp, "/healthz"), 200);
+        assert_int_equal(get_status(hp, "/readyz"), 500); /* the API server is unreachable */
+        char *body = NULL;
+        assert_int_equal(get_body(mp, "/metrics", &body), 200);
+        assert_non_null(strstr(body, "agent_sandbox_build_info{git_version=\"v" ASC_VERSION));
+        free(body);
+    } else {
+        char *err = slurp(p.err);
+        assert_null(strstr(err, "\"mod\":\"httpserv\"")); /* "0" disables both */
+        free(err);
+    }
     usleep(300000);
     double t0 = now_s();
     kill(p.pid, sig);
@@ -416,17 +449,25 @@ test_sigint_unreachable(void **state)
     sigterm_case(SIGINT);
 }
 
-/* Read "port":N of the health server from the log. */
+/* Read "port":N of a server ("health", "metrics") from the log. */
 static int
-health_port(proc *p)
+server_port(proc *p, const char *server)
 {
-    if (!proc_wait_log(p, "\"server\":\"health\",\"address\"", 10)) return -1;
+    char needle[64];
+    snprintf(needle, sizeof needle, "\"server\":\"%s\",\"address\"", server);
+    if (!proc_wait_log(p, needle, 10)) return -1;
     char *err = slurp(p->err);
-    const char *s = strstr(err, "\"server\":\"health\",\"address\"");
+    const char *s = strstr(err, needle);
     const char *q = s ? strstr(s, "\"port\":") : NULL;
     int port = q ? atoi(q + 7) : -1;
     free(err);
     return port;
+}
+
+static int
+health_port(proc *p)
+{
+    return server_port(p, "health");
 }
 
 static long
@@ -437,6 +478,36 @@ get_status(int port, const char *path)
     CURL *c = curl_easy_init();
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
+    long code = 0;
+    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(c);
+    return code;
+}
+
+static size_t
+collect_body(char *ptr, size_t sz, size_t n, void *ud)
+{
+    char **b = ud;
+    size_t old = *b ? strlen(*b) : 0;
+    char *nb = realloc(*b, old + sz * n + 1);
+    if (nb == NULL) return 0;
+    memcpy(nb + old, ptr, sz * n);
+    nb[old + sz * n] = '\0';
+    *b = nb;
+    return sz * n;
+}
+
+static long
+get_body(int port, const char *path, char **body)
+{
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    *body = calloc(1, 1);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
     long code = 0;
     if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
@@ -544,6 +615,8 @@ static int
 teardown(void **state)
 {
     (void)state;
+    for (int i = 0; i < nchildren; i++)
+        if (children[i] > 0 && kill(children[i], SIGKILL) == 0) waitpid(children[i], NULL, 0);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     return system(cmd) == 0 ? 0 : -1;
