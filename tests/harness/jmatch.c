@@ -287,6 +287,21 @@ differ(char *diff, size_t difflen, const char *path, json_object *want, json_obj
     return 1;
 }
 
+/* Append the values already bound to the placeholders of want: " (<rv:3> is 42)". */
+static void
+explain_binds(const jm_binds *b, const char *want, char *diff, size_t dl)
+{
+    jm_seg seg[JM_MAX_SEGS];
+    int n = segments(want, seg);
+    for (int i = 0; i < n; i++) {
+        if (seg[i].kind == SEG_LIT || seg[i].kind == SEG_TIME) continue;
+        const char *v = lookup_ph(b, seg[i].p, seg[i].len);
+        size_t l = strlen(diff);
+        if (v && l + 1 < dl)
+            snprintf(diff + l, dl - l, " (%.*s is \"%s\")", (int)seg[i].len, seg[i].p, v);
+    }
+}
+
 static int
 str_match(jm_binds *b, const char *want, const char *got)
 {
@@ -384,9 +399,10 @@ cmp(jm_binds *b, json_object *want, json_object *got, const char *path, char *di
                    ? 0
                    : differ(diff, dl, path, want, got, NULL);
     case json_type_string:
-        return str_match(b, json_object_get_string(want), json_object_get_string(got))
-                   ? 0
-                   : differ(diff, dl, path, want, got, NULL);
+        if (str_match(b, json_object_get_string(want), json_object_get_string(got))) return 0;
+        differ(diff, dl, path, want, got, NULL);
+        explain_binds(b, json_object_get_string(want), diff, dl);
+        return 1;
     case json_type_object:
         return cmp_object(b, want, got, path, diff, dl);
     case json_type_array: {
@@ -478,6 +494,16 @@ jm_subst(jm_binds *b, const char *s, char *err, size_t errlen)
             if (v == NULL && seg[i].kind == SEG_UID) {
                 /* A uid the client made up (an owner that does not exist, say). */
                 snprintf(made, sizeof made, "00000000-0000-4000-8000-%012x", ++b->made_uids);
+                if (jm_bind(b, ph, made) == 0) v = made;
+            } else if (v == NULL && seg[i].kind == SEG_RV) {
+                /* A resourceVersion no reply gave: the client asked for one in the future
+                 * ("Too large resource version"). Far beyond every version seen so far. */
+                unsigned long long max = 0;
+                for (size_t k = 0; k < b->committed; k++)
+                    if (strncmp(b->v[k].ph, "<rv:", 4) == 0 &&
+                        strtoull(b->v[k].val, NULL, 10) > max)
+                        max = strtoull(b->v[k].val, NULL, 10);
+                snprintf(made, sizeof made, "%llu", max + 1000000ULL);
                 if (jm_bind(b, ph, made) == 0) v = made;
             }
             if (v == NULL) {

@@ -42,8 +42,10 @@ int jm_compare_str(jm_binds *b, const char *want, const char *got, const char *p
                    size_t difflen);
 
 /* Replace placeholders in a string about to be sent: bound ones by their value, <time> by a
- * fixed timestamp, an unbound <uid:N> by a new made-up uid (bound from then on: a client
- * invented it). Any other unbound placeholder fails: NULL with err filled. Caller frees. */
+ * fixed timestamp. An unbound <uid:N> or <rv:N> in a request is one the client invented: a
+ * new made-up uid, or a resourceVersion 1000000 beyond every one bound so far (a "future"
+ * version); it is bound from then on. Any other unbound placeholder fails: NULL with err
+ * filled. Caller frees. */
 char *jm_subst(jm_binds *b, const char *s, char *err, size_t errlen);
 /* Deep copy of v with jm_subst applied to every string (keys included). NULL + err. */
 json_object *jm_subst_json(jm_binds *b, json_object *v, char *err, size_t errlen);
