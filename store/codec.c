@@ -2,9 +2,10 @@
  *
  * Mapping (exact round trip): null <-> nil, bool <-> bool, json int64 <->
  * msgpack int (uint64 above INT64_MAX stays unsigned), double <-> float64,
- * string <-> str (embedded NULs kept), array <-> array, object <-> map with
- * str keys. msgpack bin, ext and non-string keys are never written and are
- * refused when read (ERR_PARSE).
+ * string <-> str (embedded NULs kept), array <-> array, object <-> map whose
+ * keys are str, or a positive fixint naming a key of the dictionary (dict.c).
+ * msgpack bin, ext and other keys are never written and are refused when
+ * read (ERR_PARSE).
  *
  * Slimming happens while packing, so no trimmed copy of the json tree is
  * made: a per-kind table lists the top-level keys kept, and for some of them
@@ -54,6 +55,17 @@ rules_for(enum store_kind kind)
 
 static int pack_value(msgpack_packer *pk, json_object *v, int depth);
 
+/* A map key: its dictionary id as a fixint when it has one (dict.c). */
+static int
+pack_key(msgpack_packer *pk, const char *k)
+{
+    size_t n = strlen(k);
+    int id = store__dict_id(k, n);
+    if (id >= 0) return msgpack_pack_uint8(pk, (uint8_t)id) ? ERR_NOMEM : 0;
+    if (msgpack_pack_str(pk, n) || msgpack_pack_str_body(pk, k, n)) return ERR_NOMEM;
+    return 0;
+}
+
 static int
 pack_str(msgpack_packer *pk, const char *s, size_t n)
 {
@@ -89,7 +101,7 @@ pack_map_filtered(msgpack_packer *pk, json_object *o, const char *const *keep, c
                 ;
             if (!keep[i]) continue;
         }
-        int rc = pack_str(pk, k, strlen(k));
+        int rc = pack_key(pk, k);
         if (!rc) rc = pack_value(pk, v, depth + 1);
         if (rc) return rc;
     }
@@ -162,7 +174,7 @@ pack_top(msgpack_packer *pk, enum store_kind kind, json_object *obj)
                 if (strcmp(r->key, k) == 0) rule = r;
             if (!rule) continue;
         }
-        int rc = pack_str(pk, k, strlen(k));
+        int rc = pack_key(pk, k);
         if (rc) return rc;
         if (meta && json_object_is_type(v, json_type_object))
             rc =
@@ -250,6 +262,23 @@ to_json(const msgpack_object *o, json_object **out, int depth)
             json_object *e;
             char *key = small;
             int rc;
+            if (kv->key.type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+                const char *dk = store__dict_key(kv->key.via.u64);
+                if (!dk) {
+                    json_object_put(m);
+                    return ERR_PARSE;
+                }
+                rc = to_json(&kv->val, &e, depth + 1);
+                if (!rc && json_object_object_add(m, dk, e)) {
+                    json_object_put(e);
+                    rc = ERR_NOMEM;
+                }
+                if (rc) {
+                    json_object_put(m);
+                    return rc;
+                }
+                continue;
+            }
             if (kv->key.type != MSGPACK_OBJECT_STR) {
                 json_object_put(m);
                 return ERR_PARSE;

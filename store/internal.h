@@ -48,10 +48,14 @@ typedef struct store__keys {
     store__str idx_val[STORE_IDX_COUNT];    /* index key part per index (n == 0: none) */
 } store__keys;
 
-/* Walk a decoded slimmed object and fill k (owner index included). ERR_INVALID
- * when name/namespace are missing, empty, too long or contain NUL. */
-int store__keys_extract(enum store_kind kind, const msgpack_object *o, store__keys *k);
-const msgpack_object *store__mp_get(const msgpack_object *map, const char *key);
+/* Walk the msgpack of a slimmed object (mpwalk.c, no allocation) and fill k
+ * with slices into data. ERR_INVALID when name/namespace are missing, empty,
+ * too long or contain NUL; ERR_CORRUPT when the bytes are not valid msgpack. */
+int store__keys_extract(enum store_kind kind, const void *data, size_t len, store__keys *k);
+
+/* Key dictionary (dict.c): id of a map key, or -1; the key of an id, or NULL. */
+int store__dict_id(const char *s, size_t n);
+const char *store__dict_key(uint64_t id);
 
 /* Object key: ns NUL name NUL. Returns the length, or 0 if it does not fit. */
 size_t store__obj_key(char *buf, size_t cap, const char *ns, size_t nsl, const char *name,

@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_MAX_NAME       253 /* longest namespace or name accepted */
 #define STORE_MAX_RV         64  /* longest resourceVersion accepted */
 

@@ -115,18 +115,6 @@ add_change(store_wtxn *w, enum store_kind kind, enum store_event type, const sto
 }
 
 static int
-unpack(const void *data, size_t len, msgpack_unpacked *u)
-{
-    size_t off = 0;
-    msgpack_unpacked_init(u);
-    if (msgpack_unpack_next(u, data, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len) {
-        msgpack_unpacked_destroy(u);
-        return ERR_CORRUPT;
-    }
-    return 0;
-}
-
-static int
 str_eq(const store__str *a, const store__str *b)
 {
     return a->n == b->n && (a->n == 0 || memcmp(a->p, b->p, a->n) == 0);
@@ -141,70 +129,47 @@ to_err(int rc)
 }
 
 /* Apply one encoded object: store it, move its index entries, record the
- * change. Returns 0, ERR_INVALID (nothing touched), or an MDB code. */
+ * change. Returns 0, ERR_INVALID (nothing touched), or an MDB code. The old
+ * value's slices are used (change record copied, index entries removed)
+ * before mdb_put may rewrite its page. */
 static int
 apply_put(store_wtxn *w, enum store_kind kind, const char *buf, size_t len)
 {
     store *s = w->s;
-    msgpack_unpacked nu, ou;
-    store__keys nk, ok, nrm, orm;
+    store__keys nk, ok, orm;
     char kb[STORE__KEY_MAX];
-    char *oldcopy = NULL;
     MDB_val key, val, old;
-    int rc, had_old = 0, old_ok = 0;
+    int rc, had_old;
 
-    if (unpack(buf, len, &nu)) return ERR_INVALID;
-    rc = store__keys_extract(kind, &nu.data, &nk);
-    if (rc) goto out;
+    rc = store__keys_extract(kind, buf, len, &nk);
+    if (rc) return ERR_INVALID;
     key.mv_size = store__obj_key(kb, sizeof kb, nk.ns.p, nk.ns.n, nk.name.p, nk.name.n);
     key.mv_data = kb;
     rc = mdb_get(w->txn, s->obj[kind], &key, &old);
-    if (rc && rc != MDB_NOTFOUND) goto out;
+    if (rc && rc != MDB_NOTFOUND) return rc;
     had_old = rc == 0;
-    rc = 0;
     if (had_old && old.mv_size == len && memcmp(old.mv_data, buf, len) == 0)
-        goto out; /* unchanged: no write, no change record */
-    if (had_old) {
-        /* A private copy: the old value's page may be rewritten by the puts below. */
-        oldcopy = malloc(old.mv_size ? old.mv_size : 1);
-        if (!oldcopy) {
-            rc = ERR_NOMEM;
-            goto out;
-        }
-        memcpy(oldcopy, old.mv_data, old.mv_size);
-        if (unpack(oldcopy, old.mv_size, &ou) == 0) {
-            old_ok = 1;
-            if (store__keys_extract(kind, &ou.data, &ok)) {
-                memset(&ok, 0, sizeof ok);
-                ok.ns = nk.ns;
-                ok.name = nk.name;
-            }
-        } else {
-            LOG_W("store", "stored object undecodable: replacing it", "kind=%s",
-                  store_kind_name(kind));
-            memset(&ok, 0, sizeof ok);
-        }
+        return 0; /* unchanged: no write, no change record */
+    if (had_old && store__keys_extract(kind, old.mv_data, old.mv_size, &ok)) {
+        LOG_W("store", "stored object undecodable: replacing it", "kind=%s", store_kind_name(kind));
+        memset(&ok, 0, sizeof ok);
     }
     rc = add_change(w, kind, had_old ? STORE_MODIFIED : STORE_ADDED, &nk, had_old ? &ok : NULL);
-    if (rc) goto out;
+    if (rc) return rc;
     /* Index entries that stay the same are neither removed nor re-added. */
-    nrm = nk;
     if (had_old) {
         orm = ok;
+        orm.ns = nk.ns;
+        orm.name = nk.name;
         for (int ix = 0; ix < STORE_IDX_COUNT; ix++)
-            if (str_eq(&orm.idx_val[ix], &nrm.idx_val[ix]))
-                orm.idx_val[ix].n = nrm.idx_val[ix].n = 0;
+            if (str_eq(&orm.idx_val[ix], &nk.idx_val[ix])) orm.idx_val[ix].n = nk.idx_val[ix].n = 0;
         rc = store__idx_apply(s, w->txn, kind, &orm, 0);
-        if (rc) goto out;
+        if (rc) return rc;
     }
     val.mv_size = len;
     val.mv_data = (void *)buf;
     rc = mdb_put(w->txn, s->obj[kind], &key, &val, 0);
-    if (!rc) rc = store__idx_apply(s, w->txn, kind, &nrm, 1);
-out:
-    if (old_ok) msgpack_unpacked_destroy(&ou);
-    free(oldcopy);
-    msgpack_unpacked_destroy(&nu);
+    if (!rc) rc = store__idx_apply(s, w->txn, kind, &nk, 1);
     return rc;
 }
 
@@ -213,22 +178,18 @@ apply_del(store_wtxn *w, enum store_kind kind, const char *kb, size_t klen)
 {
     store *s = w->s;
     MDB_val key = {klen, (void *)kb}, old;
-    msgpack_unpacked ou;
     store__keys ok;
     int rc = mdb_get(w->txn, s->obj[kind], &key, &old);
 
     if (rc == MDB_NOTFOUND) return 0;
     if (rc) return rc;
-    if (unpack(old.mv_data, old.mv_size, &ou) == 0) {
-        if (store__keys_extract(kind, &ou.data, &ok) == 0) {
-            rc = add_change(w, kind, STORE_DELETED, &ok, NULL);
-            if (!rc) rc = store__idx_apply(s, w->txn, kind, &ok, 0);
-        }
-        if (!rc) rc = mdb_del(w->txn, s->obj[kind], &key, NULL);
-        msgpack_unpacked_destroy(&ou);
-        return rc;
+    if (store__keys_extract(kind, old.mv_data, old.mv_size, &ok) == 0) {
+        rc = add_change(w, kind, STORE_DELETED, &ok, NULL);
+        if (!rc) rc = store__idx_apply(s, w->txn, kind, &ok, 0);
+        if (rc) return rc;
+    } else {
+        LOG_W("store", "stored object undecodable: deleting it", "kind=%s", store_kind_name(kind));
     }
-    LOG_W("store", "stored object undecodable: deleting it", "kind=%s", store_kind_name(kind));
     return mdb_del(w->txn, s->obj[kind], &key, NULL);
 }
 

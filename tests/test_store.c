@@ -103,7 +103,8 @@ test_codec_roundtrip(void **state)
     json_object *o = NULL;
     assert_int_equal(store_msgpack_to_json("\xc1", 1, &o), ERR_PARSE);
     assert_int_equal(store_msgpack_to_json("\x82\xa1x", 3, &o), ERR_PARSE);
-    assert_int_equal(store_msgpack_to_json("\x81\x01\x02", 3, &o), ERR_PARSE); /* int key */
+    assert_int_equal(store_msgpack_to_json("\x81\xcc\xc8\x02", 4, &o),
+                     ERR_PARSE); /* unknown key id */
     assert_null(o);
 }
 
