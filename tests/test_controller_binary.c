@@ -250,8 +250,10 @@ fake_run(void *arg)
     return NULL;
 }
 
+/* Bind a loopback port; with listen_now 0 connections are refused until
+ * fake_listen (a server that comes up late). */
 static void
-fake_start(fake_api *f, int status, const char *body)
+fake_bind(fake_api *f, int status, const char *body)
 {
     memset(f, 0, sizeof *f);
     f->status = status;
@@ -261,11 +263,23 @@ fake_start(fake_api *f, int status, const char *body)
     assert_true(f->fd >= 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     assert_int_equal(bind(f->fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(listen(f->fd, 16), 0);
     socklen_t sl = sizeof sa;
     getsockname(f->fd, (struct sockaddr *)&sa, &sl);
     f->port = ntohs(sa.sin_port);
+}
+
+static void
+fake_listen(fake_api *f)
+{
+    assert_int_equal(listen(f->fd, 16), 0);
     assert_int_equal(pthread_create(&f->thr, NULL, fake_run, f), 0);
+}
+
+static void
+fake_start(fake_api *f, int status, const char *body)
+{
+    fake_bind(f, status, body);
+    fake_listen(f);
 }
 
 static void
@@ -549,6 +563,47 @@ test_api_ok_ready(void **state)
     fake_stop(&f);
 }
 
+/* The API server comes up after the controller: it logs the failure with
+ * the server's address, retries, and becomes ready without a restart. */
+static void
+test_api_late_server(void **state)
+{
+    (void)state;
+    fake_api f;
+    fake_bind(&f, 200, "{\"gitVersion\":\"v1.32.1-late\"}");
+    char kc[300], cache[300], server[64];
+    snprintf(kc, sizeof kc, "%s/kubeconfig.late", tmpdir);
+    snprintf(cache, sizeof cache, "%s/cache-late", tmpdir);
+    snprintf(server, sizeof server, "http://127.0.0.1:%d", f.port);
+    kubeconfig(kc, server);
+    const char *args[] = {"--kubeconfig",
+                          kc,
+                          "--cache-dir",
+                          cache,
+                          "--leader-elect=false",
+                          "--metrics-bind-address=0",
+                          "--health-probe-bind-address=127.0.0.1:0",
+                          NULL};
+    proc p;
+    proc_start(&p, args);
+    int port = health_port(&p);
+    assert_true(port > 0);
+    if (!proc_wait_log(&p, "API server not reachable; retrying", 30)) {
+        char *err = slurp(p.err);
+        fail_msg("no retry logged: %s", err);
+    }
+    char *err = slurp(p.err);
+    assert_non_null(strstr(err, server)); /* the line names the server */
+    free(err);
+    assert_int_equal(get_status(port, "/readyz"), 500);
+    fake_listen(&f);
+    assert_true(proc_wait_log(&p, "v1.32.1-late", 40));
+    assert_int_equal(get_status(port, "/readyz"), 200);
+    kill(p.pid, SIGTERM);
+    assert_int_equal(proc_wait(&p, 5), 0);
+    fake_stop(&f);
+}
+
 /* Errors that waiting cannot fix end the process with the cause. */
 typedef struct {
     const char *name;
@@ -640,6 +695,7 @@ main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_sigterm_unreachable);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_sigint_unreachable);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_api_ok_ready);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_api_late_server);
     int rc = _cmocka_run_group_tests("controller_binary", tests, n, setup, teardown);
     curl_global_cleanup();
     return rc;
