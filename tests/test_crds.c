@@ -159,6 +159,134 @@ static const crd_row rows[] = {
       {ST "selector.type", "\"string\""}}},
 };
 
+/* ---- agreement with upstream's CRDs (../shared/upstream-crds, data for tests) ---------- */
+
+/* Keys whose values must agree between our schema node and upstream's v1beta1 node. */
+static const char *const agree_keys[] = {"type",
+                                         "enum",
+                                         "default",
+                                         "format",
+                                         "minimum",
+                                         "maximum",
+                                         "minLength",
+                                         "maxLength",
+                                         "pattern",
+                                         "required",
+                                         "x-kubernetes-list-type",
+                                         "x-kubernetes-validations"};
+
+static int
+agree(json_object *ours, json_object *up, const char *path)
+{
+    int bad = 0;
+    if (up == NULL) {
+        print_error("%s: not in upstream's schema\n", path);
+        return 1;
+    }
+    int preserve = jx_bool(ours, "x-kubernetes-preserve-unknown-fields", 0);
+    for (size_t i = 0; i < sizeof agree_keys / sizeof agree_keys[0]; i++) {
+        json_object *a = jx_child(ours, agree_keys[i]), *b = jx_child(up, agree_keys[i]);
+        /* Our preserve-unknown-fields PodSpec leaves `containers` to pod admission. */
+        if (preserve && strcmp(agree_keys[i], "required") == 0) continue;
+        if (!json_object_equal(a, b)) {
+            print_error("%s: %s: ours %s, upstream %s\n", path, agree_keys[i],
+                        a ? json_object_to_json_string(a) : "(none)",
+                        b ? json_object_to_json_string(b) : "(none)");
+            bad++;
+        }
+    }
+    if (preserve) return bad; /* upstream spells out PodSpec/PVC spec/rules; we keep them opaque */
+    char sub[1024];
+    json_object *op = jx_obj(ours, "properties"), *upp = jx_obj(up, "properties");
+    if (op) {
+        json_object_object_foreach(op, k, v)
+        {
+            snprintf(sub, sizeof sub, "%s.%s", path, k);
+            bad += agree(v, jx_child(upp, k), sub);
+        }
+    }
+    if (upp) {
+        json_object_object_foreach(upp, k, v)
+        {
+            (void)v;
+            if (jx_child(op, k) == NULL) {
+                print_error("%s.%s: in upstream's schema, not in ours\n", path, k);
+                bad++;
+            }
+        }
+    }
+    if (jx_get(ours, "items")) {
+        snprintf(sub, sizeof sub, "%s[]", path);
+        bad += agree(jx_get(ours, "items"), jx_get(up, "items"), sub);
+    }
+    if (jx_obj(ours, "additionalProperties")) {
+        snprintf(sub, sizeof sub, "%s{}", path);
+        bad += agree(jx_get(ours, "additionalProperties"), jx_get(up, "additionalProperties"), sub);
+    }
+    return bad;
+}
+
+static json_object *
+version_of(json_object *crd, const char *name)
+{
+    json_object *vers = jx_arr(crd, "spec.versions");
+    for (size_t i = 0; vers && i < json_object_array_length(vers); i++)
+        if (strcmp(jx_str_or(json_object_array_get_idx(vers, i), "name", ""), name) == 0)
+            return json_object_array_get_idx(vers, i);
+    return NULL;
+}
+
+static json_object *parse_embedded(const char *file);
+
+/* Users may run the controller under upstream's CRDs: ours must be the same API (names,
+ * columns, subresources, every field, type, enum, default and bound) at v1beta1. */
+static void
+test_upstream_agreement(void **state)
+{
+    const crd_row *r = *state;
+    const char *dir = getenv("ASC_UPSTREAM_CRDS");
+    const char *src = getenv("ASC_SOURCE_DIR");
+    char path[2048];
+    if (dir)
+        snprintf(path, sizeof path, "%s/%s", dir, r->file);
+    else
+        snprintf(path, sizeof path, "%s/../shared/upstream-crds/%s", src ? src : ".", r->file);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "SKIP: upstream CRD %s not present\n", path);
+        skip();
+    }
+    static char buf[1 << 21];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    char err[256];
+    json_object *up = yaml_to_json(buf, n, err, sizeof err);
+    if (up == NULL) fail_msg("%s: %s", path, err);
+    json_object *ours = parse_embedded(r->file);
+    json_object *ov = version_of(ours, "v1beta1"), *uv = version_of(up, "v1beta1");
+    assert_non_null(ov);
+    assert_non_null(uv);
+    int bad = 0;
+    const char *same[] = {"additionalPrinterColumns", "subresources"};
+    for (size_t i = 0; i < 2; i++) {
+        if (!json_object_equal(jx_get(ov, same[i]), jx_get(uv, same[i]))) {
+            print_error("%s differs from upstream\n", same[i]);
+            bad++;
+        }
+    }
+    if (!json_object_equal(jx_get(ours, "spec.names"), jx_get(up, "spec.names")) ||
+        !json_object_equal(jx_get(ours, "spec.group"), jx_get(up, "spec.group")) ||
+        !json_object_equal(jx_get(ours, "metadata.name"), jx_get(up, "metadata.name"))) {
+        print_error("names differ from upstream\n");
+        bad++;
+    }
+    bad +=
+        agree(jx_get(ov, "schema.openAPIV3Schema"), jx_get(uv, "schema.openAPIV3Schema"), "schema");
+    json_object_put(ours);
+    json_object_put(up);
+    assert_int_equal(bad, 0);
+}
+
 static json_object *
 parse_embedded(const char *file)
 {
@@ -250,12 +378,17 @@ int
 main(void)
 {
     enum { NROWS = sizeof rows / sizeof rows[0] };
-    struct CMUnitTest tests[NROWS + 1];
+    static char names[NROWS][64];
+    struct CMUnitTest tests[2 * NROWS + 1];
     for (size_t i = 0; i < NROWS; i++) {
         tests[i] = (struct CMUnitTest){
             .name = rows[i].name, .test_func = test_crd_row, .initial_state = (void *)&rows[i]};
+        snprintf(names[i], sizeof names[i], "%s_like_upstream", rows[i].name);
+        tests[NROWS + i] = (struct CMUnitTest){.name = names[i],
+                                               .test_func = test_upstream_agreement,
+                                               .initial_state = (void *)&rows[i]};
     }
-    tests[NROWS] =
+    tests[2 * NROWS] =
         (struct CMUnitTest){.name = "embedded_match_files", .test_func = test_embedded_match_files};
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return _cmocka_run_group_tests("test_crds", tests, 2 * NROWS + 1, NULL, NULL);
 }
