@@ -5,7 +5,8 @@
  *
  * Write economy: status is written only when it differs from the freshest
  * view of the Sandbox (cache or a write's returned object), never in a pass
- * that creates the pod (the pod's own watch event brings the next pass), not
+ * that creates or adopts a child without an error (the outcome pass that
+ * follows writes it), not
  * when only nodeName changed while Ready is not True (upstream's rule), and,
  * with status_settle_ms, not for a transitional state of a young pod. */
 #include "reconciler/sandbox.h"
@@ -436,9 +437,12 @@ running_pass(sbx_ctx *c, json_object *old_st, json_object *st, int has_deadline,
     if ((rc = set_conditions(c, conds, jx_child(old_st, "conditions"))) < 0) return rc;
     emit_sb_patch(c);
     int64_t until = 0;
-    if ((c->pod_creating || c->pod_wait) && !c->err[0]) {
-        /* the created pod's watch event (or the cache catching up) brings the
-         * next pass, which writes a status that is already worth reading */
+    if ((c->creating || c->pod_wait) && !c->err[0]) {
+        /* A child is being created or adopted: its outcome decides the
+         * status, and the shard runs the key again as soon as the outcome is
+         * in (a failure then shows as ReconcilerError). Writing now would
+         * publish a guess, and a pass without outcomes would flip a standing
+         * ReconcilerError to a guess and back. */
     } else if (settling(c, old_st, st, &until)) {
         requeue_at_most(c->out, until - c->now_ms);
     } else {

@@ -38,6 +38,7 @@ typedef struct sbx_ctx {
     int pod_lookup_err; /* lookup failed or multiple owned pods */
     int n_owned;        /* > 1 => MultiplePods */
     int pod_creating;   /* pod create emitted this pass */
+    int creating;       /* a create/adoption of a child was emitted: defer status */
     int pod_wait;       /* AlreadyExists, waiting for the cache */
 
     /* service step */

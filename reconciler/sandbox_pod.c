@@ -130,7 +130,7 @@ create_pod(sbx_ctx *c)
     if (rec_result_add_write(c->out, REC_CREATE, &KUBE_PODS, c->ns, NULL, NULL, b, "pod-create") ==
         NULL)
         return ERR_NOMEM;
-    c->pod_creating = 1;
+    c->pod_creating = c->creating = 1;
     return 0;
 }
 

@@ -94,7 +94,7 @@ sbx__reconcile_pvcs(sbx_ctx *c)
             if (!failed_create && sbx__outcome_failed(c, "pvc-create"))
                 c->pvc_error = failed_create = 1;
             if ((rc = create_pvc(c, vct, name)) < 0) return rc;
-            c->pvc_pending = 1;
+            c->pvc_pending = c->creating = 1;
             continue;
         }
         json_object *ref = rec_meta_controller_ref(pvc);
@@ -115,7 +115,7 @@ sbx__reconcile_pvcs(sbx_ctx *c)
         }
         if (!failed_adopt && sbx__outcome_failed(c, "pvc-adopt")) c->pvc_error = failed_adopt = 1;
         if ((rc = adopt_pvc(c, pvc, name)) < 0) return rc;
-        c->pvc_pending = 1;
+        c->pvc_pending = c->creating = 1;
     }
     return 0;
 }

@@ -274,6 +274,7 @@ sbx__reconcile_service(sbx_ctx *c, json_object *st)
         }
         sbx__outcome_failed(c, "svc-create");
         if ((rc = create_service(c)) < 0) return rc;
+        c->creating = 1;
         c->svc_required = c->svc_exists = 1;
         status_service(c, st, 1);
         return 0;
@@ -320,6 +321,7 @@ sbx__reconcile_service(sbx_ctx *c, json_object *st)
         }
         sbx__outcome_failed(c, "svc-update");
         if ((rc = adopt_service(c, svc)) < 0) return rc;
+        c->creating = 1;
     } else if ((rc = repair_service(c, svc)) < 0) {
         return rc;
     }

@@ -376,16 +376,17 @@ test_shards_backoff(void **state)
     wait_until(&f->n_pass_ms, 6, 3000);
     sleep_ms(50);
     assert_int_equal(atomic_load(&f->n_pass_ms), 6); /* success stops the retries */
+    rec_shard_stats st;
+    rec_shards_stats(f->set, &st);
+    assert_int_equal(st.failures, 5);
+    assert_int_equal(st.keys, 0);
+    rec_shards_stop(f->set); /* join: pass_ms is now safe to read */
     for (int i = 1; i < 6; i++) {
         int64_t gap = f->pass_ms[i] - f->pass_ms[i - 1];
         int64_t want = 8LL << (i - 1); /* 8, 16, 32, 64, 128 */
         assert_true(gap >= want - 1);
         assert_true(gap < want + 200); /* generous: shared CI cores */
     }
-    rec_shard_stats st;
-    rec_shards_stats(f->set, &st);
-    assert_int_equal(st.failures, 5);
-    assert_int_equal(st.keys, 0);
     rec_shards_free(f->set);
     free(f);
 }

@@ -124,11 +124,28 @@ static const sbx_row rows[] = {
      .ready_msg = "Pod is Ready; Service Exists",
      .checks = "[['status','/service','sb']]",
      .idem = 1},
-    {.name = "service true, missing: created, counted as existing",
+    {.name = "service true, missing: created, status waits for the outcome",
      .sb = "{" SPEC_SVC "," ANN_POD "}",
      .pods = "[{}]",
-     .writes = "svc-create sandbox-status",
+     .writes = "svc-create"},
+    {.name = "service create outcome: Service counted, status written",
+     .sb = "{" SPEC_SVC "," ANN_POD "}",
+     .pods = "[{}]",
+     .outcomes = "[{'tag':'svc-create','object':{'metadata':{'name':'sb','namespace':'ns','uid':"
+                 "'svc-uid','resourceVersion':'31','labels':{'agents.x-k8s.io/sandbox-name-hash':"
+                 "'$H'},'ownerReferences':" OWNER_SB "},'spec':{'clusterIP':'None','selector':{"
+                 "'agents.x-k8s.io/sandbox-name-hash':'$H'},'ports':[]}}}]",
+     .writes = "sandbox-status",
+     .conds = READY_CONDS,
      .ready_msg = "Pod is Ready; Service Exists"},
+    {.name = "service create rejected: ReconcilerError written, create retried",
+     .sb = "{" SPEC_SVC "," ANN_POD "}",
+     .pods = "[{}]",
+     .outcomes = "[{'tag':'svc-create','err':-1015,'http':422,'message':'Service \\\"sb\\\" is "
+                 "invalid: metadata.name: Invalid value'}]",
+     .writes = "svc-create sandbox-status",
+     .ready_msg = "Error seen: Service \"sb\" is invalid: metadata.name: Invalid value",
+     .error = 1},
     {.name = "pod Succeeded: Finished True, Ready PodSucceeded",
      .sb = "{" ANN_POD "}",
      .pods = "[{'status':{'phase':'Succeeded'}}]",
@@ -402,8 +419,7 @@ static const sbx_row rows[] = {
      .pods = "[{'spec':{'containers':[{'name':'c','ports':[{'containerPort':80}]}]}}]",
      .svc = "{'metadata':{'ownerReferences':null,'labels':{'agents.x-k8s.io/adoptable':'true'}},"
             "'spec':{'selector':{'app':'x'}}}",
-     .writes = "svc-update sandbox-status",
-     .ready_msg = "Pod is Ready; Service Exists",
+     .writes = "svc-update",
      .checks = "[['svc-update','/metadata/ownerReferences'," OWNER_SB "],"
                "['svc-update','/metadata/resourceVersion','30'],"
                "['svc-update','/spec/selector',{'agents.x-k8s.io/sandbox-name-hash':'$H'}],"
