@@ -1,0 +1,37 @@
+# kubesim: the Kubernetes API server simulator. asc_sim is the library
+# (tests and benchmarks start it in-process, see bench/kubesim/sim_server.h);
+# kubesim is the binary around it.
+set(ASC_SIM_SOURCES
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_admin.c
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_api.c
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_buf.c
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_core.c
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_crd.c
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_ctl.c
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_discovery.c
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_http.c
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_map.c
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_meta.c
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_res.c
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_server.c
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_status.c
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_store.c
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_tls.c
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_watch.c
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_write.c)
+add_library(asc_sim STATIC ${ASC_SIM_SOURCES})
+target_compile_definitions(asc_sim PRIVATE ASC_SIM_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+target_link_libraries(asc_sim PUBLIC asc_core PkgConfig::JSONC PkgConfig::OPENSSL ev_lib
+                      Threads::Threads)
+# asc_simjson (bench/cmake/simjson.cmake, included after this file) and
+# asc_crds (deploy/) are linked by name; both are resolved at generate time.
+if(EXISTS ${CMAKE_SOURCE_DIR}/bench/cmake/simjson.cmake)
+  target_link_libraries(asc_sim PUBLIC asc_simjson)
+endif()
+if(TARGET asc_crds)
+  target_compile_definitions(asc_sim PRIVATE ASC_SIM_HAVE_CRDS=1)
+  target_link_libraries(asc_sim PUBLIC asc_crds)
+endif()
+
+add_executable(kubesim ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_main.c)
+target_link_libraries(kubesim PRIVATE asc_sim)

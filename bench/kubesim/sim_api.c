@@ -1,0 +1,891 @@
+/* sim_api.c - request routing, replies and the read verbs (GET, LIST).
+ *
+ * Path grammar (as kube-apiserver):
+ *   /api/v1[/namespaces/<ns>]/<plural>[/<name>[/<subresource>]]
+ *   /apis/<group>/<version>[/namespaces/<ns>]/<plural>[/<name>[/<subresource>]]
+ * plus discovery (/api, /apis, /version), /metrics, /healthz and /kubesim/....
+ * Writes are handed to sim_write.c, watches to sim_watch.c. */
+#include "bench/kubesim/sim_selector.h"
+#include "bench/kubesim/sim_state.h"
+#include "bench/kubesim/sim_status.h"
+
+#include "core/err.h"
+#include "core/jx.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "bench/kubesim/sim_meta.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- query ---- */
+
+static int
+hexv(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static void
+qdecode(char *s)
+{
+    char *o = s;
+    for (char *p = s; *p; p++) {
+        if (*p == '+')
+            *o++ = ' ';
+        else if (*p == '%' && hexv(p[1]) >= 0 && hexv(p[2]) >= 0) {
+            *o++ = (char)(hexv(p[1]) * 16 + hexv(p[2]));
+            p += 2;
+        } else
+            *o++ = *p;
+    }
+    *o = '\0';
+}
+
+static json_object *
+parse_query(const char *q)
+{
+    json_object *o = json_object_new_object();
+    char *dup = strdup(q ? q : "");
+    if (!o || !dup) {
+        free(dup);
+        return o;
+    }
+    char *save = NULL;
+    for (char *t = strtok_r(dup, "&", &save); t; t = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(t, '=');
+        const char *v = "";
+        if (eq) {
+            *eq = '\0';
+            v = eq + 1;
+        }
+        char *k = strdup(t), *vv = strdup(v);
+        if (k && vv) {
+            qdecode(k);
+            qdecode(vv);
+            if (!json_object_object_get_ex(o, k, NULL))
+                json_object_object_add(o, k, json_object_new_string(vv));
+        }
+        free(k);
+        free(vv);
+    }
+    free(dup);
+    return o;
+}
+
+const char *
+sim_q(const sim_rq *rq, const char *key)
+{
+    json_object *v = NULL;
+    if (!rq->q || !json_object_object_get_ex(rq->q, key, &v)) return NULL;
+    return json_object_get_string(v);
+}
+
+/* ---- replies ---- */
+
+void
+sim_record(sim_rq *rq, int code)
+{
+    sim_state *S = rq->S;
+    if (rq->done) return;
+    rq->done = 1;
+    const char *res = rq->res ? rq->res->plural : "";
+    char series[1024];
+    if (rq->res) {
+        snprintf(series, sizeof series,
+                 "apiserver_request_total{code=\"%d\",component=\"apiserver\",dry_run=\"\","
+                 "group=\"%s\",resource=\"%s\",scope=\"%s\",subresource=\"%s\","
+                 "system_client=\"\",verb=\"%s\",version=\"%s\"}",
+                 code, rq->res->group, res, rq->scope ? rq->scope : "", rq->sub, rq->verb,
+                 rq->res->version);
+        sim_metrics_inc(S, series);
+    }
+    snprintf(series, sizeof series,
+             "kubesim_requests_total{client=\"%s\",verb=\"%s\",resource=\"%s\","
+             "subresource=\"%s\",code=\"%d\"}",
+             rq->client, rq->verb ? rq->verb : rq->r->method, res, rq->sub, code);
+    sim_metrics_inc(S, series);
+    /* request log ring */
+    if (!S->log) return;
+    sim_logent *e = &S->log[S->log_seq % SIM_LOG_CAP];
+    memset(e, 0, sizeof *e);
+    e->seq = ++S->log_seq;
+    if (S->log_n < SIM_LOG_CAP) S->log_n++;
+    e->time_ms = time_now_ms();
+    snprintf(e->client, sizeof e->client, "%s", rq->client);
+    snprintf(e->verb, sizeof e->verb, "%s", rq->verb ? rq->verb : rq->r->method);
+    snprintf(e->resource, sizeof e->resource, "%s", res);
+    snprintf(e->subresource, sizeof e->subresource, "%s", rq->sub);
+    snprintf(e->ns, sizeof e->ns, "%s", rq->ns);
+    snprintf(e->name, sizeof e->name, "%s", rq->name);
+    e->code = code;
+}
+
+void
+sim_reply_json(sim_rq *rq, int code, json_object *body, const char *extra_headers)
+{
+    sim_record(rq, code);
+    const char *txt = body ? json_object_to_json_string_ext(
+                                 body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+                           : NULL;
+    if (!txt)
+        txt = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+              "\"message\":\"out of memory\",\"code\":500}";
+    sim_conn_reply(rq->c, code, "application/json", extra_headers, txt, strlen(txt));
+    json_object_put(body);
+}
+
+void
+sim_reply_text(sim_rq *rq, int code, const char *ctype, const char *text)
+{
+    sim_record(rq, code);
+    sim_conn_reply(rq->c, code, ctype, NULL, text, strlen(text));
+}
+
+void
+sim_reply_obj(sim_rq *rq, int code, const sim_obj *o, const char *extra_headers)
+{
+    sim_buf b = {0};
+    sim_obj_text(rq->S, rq->res, o, 1, &b);
+    sim_record(rq, code);
+    if (b.oom) {
+        sim_buf_free(&b);
+        sim_conn_reply(rq->c, 500, "application/json", NULL, "{}", 2);
+        return;
+    }
+    sim_conn_reply(rq->c, code, "application/json", extra_headers, b.data ? b.data : "", b.len);
+    sim_buf_free(&b);
+}
+
+/* ---- object views ---- */
+
+static int
+needs_view(const sim_res *res, const sim_obj *o)
+{
+    if (res->hook == SIM_HOOK_EVENT_V1) return 1;
+    if (!res->storage_version) {
+        const char *av = jx_str(o->obj, "apiVersion");
+        char buf[256];
+        return !av || strcmp(av, sim_res_api_version(res, buf, sizeof buf)) != 0;
+    }
+    return 0;
+}
+
+/* core/v1 Event <-> events.k8s.io/v1 Event (one storage, two shapes). */
+static json_object *
+event_to_v1(json_object *src)
+{
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "kind", json_object_new_string("Event"));
+    json_object_object_add(e, "apiVersion", json_object_new_string("events.k8s.io/v1"));
+    static const struct {
+        const char *from, *to;
+    } m[] = {{"metadata", "metadata"},
+             {"eventTime", "eventTime"},
+             {"series", "series"},
+             {"reportingComponent", "reportingController"},
+             {"reportingInstance", "reportingInstance"},
+             {"action", "action"},
+             {"reason", "reason"},
+             {"involvedObject", "regarding"},
+             {"related", "related"},
+             {"message", "note"},
+             {"type", "type"},
+             {"source", "deprecatedSource"},
+             {"firstTimestamp", "deprecatedFirstTimestamp"},
+             {"lastTimestamp", "deprecatedLastTimestamp"},
+             {"count", "deprecatedCount"}};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+        json_object *v = jx_get(src, m[i].from);
+        if (v) json_object_object_add(e, m[i].to, sim_json_copy(v));
+    }
+    return e;
+}
+
+json_object *
+sim_event_from_v1(json_object *src)
+{
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "kind", json_object_new_string("Event"));
+    json_object_object_add(e, "apiVersion", json_object_new_string("v1"));
+    static const struct {
+        const char *from, *to;
+    } m[] = {{"metadata", "metadata"},
+             {"eventTime", "eventTime"},
+             {"series", "series"},
+             {"reportingController", "reportingComponent"},
+             {"reportingInstance", "reportingInstance"},
+             {"action", "action"},
+             {"reason", "reason"},
+             {"regarding", "involvedObject"},
+             {"related", "related"},
+             {"note", "message"},
+             {"type", "type"},
+             {"deprecatedSource", "source"},
+             {"deprecatedFirstTimestamp", "firstTimestamp"},
+             {"deprecatedLastTimestamp", "lastTimestamp"},
+             {"deprecatedCount", "count"}};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+        json_object *v = jx_get(src, m[i].from);
+        if (v) json_object_object_add(e, m[i].to, sim_json_copy(v));
+    }
+    if (!jx_get(e, "source") && jx_str(e, "reportingComponent")) {
+        json_object *s = json_object_new_object();
+        json_object_object_add(s, "component",
+                               json_object_new_string(jx_str(e, "reportingComponent")));
+        json_object_object_add(e, "source", s);
+    }
+    return e;
+}
+
+json_object *
+sim_obj_view(sim_state *S, const sim_res *res, const sim_obj *o)
+{
+    (void)S;
+    if (res->hook == SIM_HOOK_EVENT_V1) return event_to_v1(o->obj);
+    json_object *c = sim_json_copy(o->obj);
+    if (c && !res->storage_version) {
+        char av[256];
+        json_object_object_add(c, "apiVersion",
+                               json_object_new_string(sim_res_api_version(res, av, sizeof av)));
+    }
+    return c;
+}
+
+void
+sim_obj_text(sim_state *S, const sim_res *res, const sim_obj *o, int tm, sim_buf *b)
+{
+    if (needs_view(res, o)) {
+        json_object *v = sim_obj_view(S, res, o);
+        if (!tm) {
+            json_object_object_del(v, "kind");
+            json_object_object_del(v, "apiVersion");
+        }
+        const char *t = v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+                                                                  JSON_C_TO_STRING_NOSLASHESCAPE)
+                          : "{}";
+        sim_buf_puts(b, t ? t : "{}");
+        json_object_put(v);
+        return;
+    }
+    if (tm || o->tm_len == 0) {
+        sim_buf_append(b, o->json, o->len);
+        return;
+    }
+    sim_buf_append(b, "{", 1);
+    sim_buf_append(b, o->json + 1 + o->tm_len, o->len - 1 - o->tm_len);
+}
+
+/* ---- routing ---- */
+
+static const char *const pod_fields[] = {"metadata.name",
+                                         "metadata.namespace",
+                                         "spec.nodeName",
+                                         "spec.restartPolicy",
+                                         "spec.schedulerName",
+                                         "spec.serviceAccountName",
+                                         "spec.hostNetwork",
+                                         "status.phase",
+                                         "status.podIP",
+                                         "status.nominatedNodeName",
+                                         NULL};
+static const char *const event_fields[] = {"metadata.name",
+                                           "metadata.namespace",
+                                           "involvedObject.kind",
+                                           "involvedObject.namespace",
+                                           "involvedObject.name",
+                                           "involvedObject.uid",
+                                           "involvedObject.apiVersion",
+                                           "involvedObject.resourceVersion",
+                                           "involvedObject.fieldPath",
+                                           "reason",
+                                           "reportingComponent",
+                                           "source",
+                                           "type",
+                                           NULL};
+static const char *const ns_fields[] = {"metadata.name", "metadata.namespace", "status.phase",
+                                        NULL};
+static const char *const node_fields[] = {"metadata.name", "metadata.namespace",
+                                          "spec.unschedulable", NULL};
+static const char *const secret_fields[] = {"metadata.name", "metadata.namespace", "type", NULL};
+static const char *const basic_fields[] = {"metadata.name", "metadata.namespace", NULL};
+
+const char *const *
+sim_field_labels(const sim_res *r)
+{
+    switch (r->hook) {
+    case SIM_HOOK_POD:
+        return pod_fields;
+    case SIM_HOOK_EVENT:
+        return event_fields;
+    case SIM_HOOK_NAMESPACE:
+        return ns_fields;
+    case SIM_HOOK_NODE:
+        return node_fields;
+    case SIM_HOOK_SECRET:
+        return secret_fields;
+    default:
+        return basic_fields;
+    }
+}
+
+static void
+reply_404_text(sim_rq *rq)
+{
+    sim_reply_text(rq, 404, "text/plain; charset=utf-8", "404 page not found\n");
+}
+
+static void
+reply_404_json(sim_rq *rq)
+{
+    sim_reply_json(rq, 404,
+                   sim_status(404, "NotFound", "the server could not find the requested resource",
+                              json_object_new_object()),
+                   NULL);
+}
+
+static int
+parse_rv(sim_rq *rq, const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!s[0] || s[0] == '-' || s[0] == '+') goto bad;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end) goto bad;
+    *out = v;
+    return 0;
+bad:;
+    char msg[512];
+    snprintf(msg, sizeof msg,
+             "resourceVersion: Invalid value: \"%.200s\": strconv.ParseUint: parsing \"%.200s\": "
+             "invalid syntax",
+             s, s);
+    sim_reply_json(rq, 500, sim_status(500, NULL, msg, NULL), NULL);
+    return -1;
+}
+
+static void
+do_get(sim_rq *rq)
+{
+    sim_obj *o = sim_lookup(rq->S, rq->res, rq->ns, rq->name);
+    if (!o) {
+        sim_reply_json(rq, 404, sim_status_not_found(rq->res, rq->name), NULL);
+        return;
+    }
+    if (!strcmp(rq->sub, "scale")) {
+        sim_reply_json(rq, 200, sim_scale_of(rq->res, o->obj), NULL);
+        return;
+    }
+    sim_reply_obj(rq, 200, o, NULL);
+}
+
+/* ---- continue tokens: base64url(JSON {"v","rv","start"}) as the real server ---- */
+
+static const char b64u[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static void
+b64_encode(const unsigned char *in, size_t n, sim_buf *out)
+{
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)in[i] << 16;
+        if (i + 1 < n) v |= (unsigned)in[i + 1] << 8;
+        if (i + 2 < n) v |= in[i + 2];
+        char c[4] = {b64u[(v >> 18) & 63], b64u[(v >> 12) & 63], b64u[(v >> 6) & 63], b64u[v & 63]};
+        sim_buf_append(out, c, n - i >= 3 ? 4 : n - i + 1);
+    }
+}
+
+static int
+b64_decode(const char *s, sim_buf *out, size_t *bad_at)
+{
+    unsigned v = 0;
+    int bits = 0;
+    size_t i = 0;
+    for (; s[i]; i++) {
+        const char *p = strchr(b64u, s[i]);
+        if (!p || s[i] == '\0') {
+            *bad_at = i;
+            return -1;
+        }
+        v = (v << 6) | (unsigned)(p - b64u);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            unsigned char c = (unsigned char)((v >> bits) & 0xff);
+            sim_buf_append(out, &c, 1);
+        }
+    }
+    if (i % 4 == 1) {
+        *bad_at = i - 1;
+        return -1;
+    }
+    return 0;
+}
+
+static void
+make_continue(uint64_t rv, const char *key, sim_buf *out)
+{
+    sim_buf j = {0};
+    sim_buf_printf(&j, "{\"v\":\"meta.k8s.io/v1\",\"rv\":%llu,\"start\":", (unsigned long long)rv);
+    sim_buf k = {0};
+    sim_buf_puts(&k, key);
+    sim_buf_json_str(&j, k.data);
+    /* the start key is "last key + \0": strings above are without the \0 marker */
+    j.len--; /* drop the closing quote and add the marker */
+    sim_buf_puts(&j, "\\u0000\"}");
+    b64_encode((unsigned char *)j.data, j.len, out);
+    sim_buf_free(&j);
+    sim_buf_free(&k);
+}
+
+/* 0 ok, -1 replied */
+static int
+parse_continue(sim_rq *rq, const char *tok, uint64_t *rv, char **start)
+{
+    sim_buf raw = {0};
+    size_t bad = 0;
+    char msg[512];
+    if (b64_decode(tok, &raw, &bad) != 0) {
+        snprintf(msg, sizeof msg, "invalid continue token: illegal base64 data at input byte %zu",
+                 bad);
+        goto fail;
+    }
+    const char *jerr = NULL;
+    json_object *j = raw.len ? jx_parse(raw.data, raw.len, &jerr) : NULL;
+    if (!j) {
+        unsigned char c = raw.len ? (unsigned char)raw.data[0] : 0;
+        size_t i = 0;
+        while (i < raw.len && isspace((unsigned char)raw.data[i]))
+            i++;
+        c = i < raw.len ? (unsigned char)raw.data[i] : 0;
+        if (i >= raw.len)
+            snprintf(msg, sizeof msg,
+                     "invalid continue token: continue key is not valid: unexpected end of JSON "
+                     "input");
+        else if (!strchr("{[\"tfn-0123456789", c) || c == 0)
+            snprintf(msg, sizeof msg,
+                     (c < 0x20 || c >= 0x7f)
+                         ? "invalid continue token: continue key is not valid: invalid character "
+                           "'\\u%04x' looking for beginning of value"
+                         : "invalid continue token: continue key is not valid: invalid character "
+                           "'%c' looking for beginning of value",
+                     c);
+        else
+            snprintf(msg, sizeof msg,
+                     "invalid continue token: continue key is not valid: unexpected end of JSON "
+                     "input");
+        goto fail;
+    }
+    const char *v = jx_str(j, "v");
+    json_object *jrv = jx_get(j, "rv");
+    const char *st = jx_str(j, "start");
+    if (!v || strcmp(v, "meta.k8s.io/v1") != 0 || !jrv || !st) {
+        json_object_put(j);
+        snprintf(msg, sizeof msg,
+                 "invalid continue token: continue key is not valid: incorrect encoded start "
+                 "resourceVersion (version meta.k8s.io/v1)");
+        goto fail;
+    }
+    *rv = (uint64_t)json_object_get_int64(jrv);
+    *start = strdup(st);
+    json_object_put(j);
+    sim_buf_free(&raw);
+    return *start ? 0 : -1;
+fail:
+    sim_buf_free(&raw);
+    sim_reply_json(rq, 400, sim_status_bad_request(msg), NULL);
+    return -1;
+}
+
+typedef struct {
+    sim_rq rq;
+    json_object *q;
+    char path[512];
+    ev_timer t;
+    char msg[256];
+} delayed_504;
+
+static void
+too_large_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    delayed_504 *d = w->data;
+    json_object *det = json_object_new_object();
+    json_object *causes = json_object_new_array();
+    json_object *c = json_object_new_object();
+    json_object_object_add(c, "reason", json_object_new_string("ResourceVersionTooLarge"));
+    json_object_object_add(c, "message", json_object_new_string("Too large resource version"));
+    json_object_array_add(causes, c);
+    json_object_object_add(det, "causes", causes);
+    json_object_object_add(det, "retryAfterSeconds", json_object_new_int(1));
+    json_object *st = sim_status(504, "Timeout", d->msg, det);
+    const char *txt =
+        json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    sim_conn_on_close(d->rq.c, NULL, NULL);
+    sim_conn_reply(d->rq.c, 504, "application/json", "Retry-After: 1\r\n", txt, strlen(txt));
+    json_object_put(st);
+    ev_timer_stop(d->rq.S->loop, &d->t);
+    free(d);
+}
+
+static void
+too_large_closed(void *ud, sim_conn *c)
+{
+    (void)c;
+    delayed_504 *d = ud;
+    ev_timer_stop(d->rq.S->loop, &d->t);
+    free(d);
+}
+
+static void
+reply_too_large(sim_rq *rq, uint64_t rv)
+{
+    delayed_504 *d = calloc(1, sizeof *d);
+    if (!d) {
+        sim_reply_json(rq, 500, sim_status(500, NULL, "out of memory", NULL), NULL);
+        return;
+    }
+    sim_record(rq, 504);
+    d->rq = *rq;
+    d->rq.q = NULL;
+    snprintf(d->msg, sizeof d->msg, "Timeout: Too large resource version: %llu, current: %llu",
+             (unsigned long long)rv, (unsigned long long)rq->S->rv);
+    ev_timer_init(&d->t, too_large_cb, 3.0, 0.);
+    d->t.data = d;
+    ev_timer_start(rq->S->loop, &d->t);
+    sim_conn_on_close(rq->c, too_large_closed, d);
+}
+
+static int
+obj_matches(sim_obj *o, const char *ns, sim_selector *ls, sim_fsel *fs)
+{
+    (void)ns;
+    if (ls && !sim_selector_matches_obj(ls, o->obj)) return 0;
+    if (fs && !sim_fsel_matches(fs, o->obj)) return 0;
+    return 1;
+}
+
+static void
+do_list(sim_rq *rq)
+{
+    sim_state *S = rq->S;
+    const char *ls_s = sim_q(rq, "labelSelector");
+    const char *fs_s = sim_q(rq, "fieldSelector");
+    const char *rv_s = sim_q(rq, "resourceVersion");
+    const char *rvm = sim_q(rq, "resourceVersionMatch");
+    const char *limit_s = sim_q(rq, "limit");
+    const char *cont = sim_q(rq, "continue");
+    int watch = sim_q(rq, "watch") &&
+                (!strcmp(sim_q(rq, "watch"), "true") || !strcmp(sim_q(rq, "watch"), "1"));
+    char err[512] = "";
+    sim_selector *ls = NULL;
+    sim_fsel *fs = NULL;
+    if (watch) rq->verb = "WATCH";
+    if (ls_s && ls_s[0] && sim_selector_parse(ls_s, &ls, err, sizeof err) != 0) {
+        sim_reply_json(rq, 400, sim_status_bad_request(err), NULL);
+        return;
+    }
+    if (fs_s && fs_s[0] &&
+        sim_fsel_parse(fs_s, sim_field_labels(rq->res), &fs, err, sizeof err) != 0) {
+        sim_selector_free(ls);
+        sim_reply_json(rq, 400, sim_status_bad_request(err), NULL);
+        return;
+    }
+    if (rvm && rvm[0] && (!rv_s || !rv_s[0])) {
+        sim_selector_free(ls);
+        sim_fsel_free(fs);
+        sim_causes c;
+        sim_causes_init(&c);
+        sim_causes_forbidden(
+            &c, "resourceVersionMatch",
+            "resourceVersionMatch is forbidden unless resourceVersion is provided");
+        json_object *st = sim_causes_status(&c, "ListOptions", "meta.k8s.io", "");
+        sim_causes_fini(&c);
+        sim_reply_json(rq, 422, st, NULL);
+        return;
+    }
+    uint64_t rv = 0;
+    int has_rv = rv_s && rv_s[0];
+    if (has_rv && parse_rv(rq, rv_s, &rv) != 0) {
+        sim_selector_free(ls);
+        sim_fsel_free(fs);
+        return;
+    }
+    if (watch) {
+        const char *sie = sim_q(rq, "sendInitialEvents");
+        int send_initial = sie && !strcmp(sie, "true");
+        sim_watch_start(rq, rv, has_rv, send_initial, ls, fs);
+        return;
+    }
+    if (has_rv && rv > S->rv) {
+        sim_selector_free(ls);
+        sim_fsel_free(fs);
+        reply_too_large(rq, rv);
+        return;
+    }
+    long limit = 0;
+    if (limit_s && limit_s[0]) {
+        char *end;
+        limit = strtol(limit_s, &end, 10);
+        if (*end || limit < 0) limit = 0;
+    }
+    int exact = rvm && !strcmp(rvm, "Exact");
+    uint64_t at_rv = 0, list_rv = S->rv;
+    char *start = NULL;
+    if (has_rv && rv == 0 && !exact) limit = 0; /* served from the watch cache: limit ignored */
+    if (cont && cont[0]) {
+        if (parse_continue(rq, cont, &at_rv, &start) != 0) {
+            sim_selector_free(ls);
+            sim_fsel_free(fs);
+            return;
+        }
+        list_rv = at_rv;
+    } else if (exact) {
+        at_rv = rv;
+        list_rv = rv;
+    }
+    sim_store *st = sim_store_of(S, rq->res);
+    sim_obj **v = NULL;
+    size_t n = 0;
+    int rc = st ? sim_store_snapshot(st, rq->res->namespaced && rq->ns[0] ? rq->ns : NULL,
+                                     at_rv == S->rv ? 0 : at_rv, &v, &n)
+                : ERR_NOMEM;
+    if (rc != 0) {
+        sim_selector_free(ls);
+        sim_fsel_free(fs);
+        free(start);
+        if (rc == ERR_GONE) {
+            char msg[640];
+            if (cont && cont[0])
+                snprintf(msg, sizeof msg,
+                         "The provided continue parameter is too old to display a consistent list "
+                         "result. You can start a new list without the continue parameter, or use "
+                         "the continue token in this response to retrieve the remainder of the "
+                         "results. Continuing with the provided token results in an inconsistent "
+                         "list - objects that were created, modified, or deleted between the time "
+                         "the first chunk was returned and now may show up in the list.");
+            else
+                snprintf(msg, sizeof msg, "too old resource version: %llu (%llu)",
+                         (unsigned long long)at_rv, (unsigned long long)(st->expired_rv + 1));
+            sim_reply_json(rq, 410, sim_status(410, "Expired", msg, NULL), NULL);
+        } else {
+            sim_reply_json(rq, 500, sim_status(500, NULL, "out of memory", NULL), NULL);
+        }
+        return;
+    }
+    int core = rq->res->group[0] == '\0';
+    char av[256];
+    sim_res_api_version(rq->res, av, sizeof av);
+    sim_buf items = {0};
+    size_t emitted = 0, remaining = 0;
+    const char *last_key = NULL;
+    for (size_t i = 0; i < n; i++) {
+        sim_obj *o = v[i];
+        if (start && strcmp(o->key, start) <= 0) continue;
+        if (!obj_matches(o, rq->ns, ls, fs)) continue;
+        if (limit > 0 && emitted >= (size_t)limit) {
+            remaining++;
+            continue;
+        }
+        if (emitted) sim_buf_append(&items, ",", 1);
+        sim_obj_text(S, rq->res, o, !core, &items);
+        emitted++;
+        last_key = o->key;
+    }
+    sim_buf body = {0};
+    sim_buf ctok = {0};
+    if (remaining && last_key) make_continue(list_rv, last_key, &ctok);
+    if (core) {
+        sim_buf_printf(&body,
+                       "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":"
+                       "\"%llu\"",
+                       rq->res->list_kind, av, (unsigned long long)list_rv);
+        if (remaining) {
+            sim_buf_printf(&body, ",\"continue\":\"%s\"", ctok.data ? ctok.data : "");
+            if (!ls && !fs) sim_buf_printf(&body, ",\"remainingItemCount\":%zu", remaining);
+        }
+        sim_buf_puts(&body, "},\"items\":[");
+        sim_buf_append(&body, items.data ? items.data : "", items.len);
+        sim_buf_puts(&body, "]}");
+    } else {
+        sim_buf_printf(&body, "{\"apiVersion\":\"%s\",\"items\":[", av);
+        sim_buf_append(&body, items.data ? items.data : "", items.len);
+        sim_buf_printf(&body, "],\"kind\":\"%s\",\"metadata\":{\"continue\":\"%s\"",
+                       rq->res->list_kind, ctok.data ? ctok.data : "");
+        if (remaining && !ls && !fs)
+            sim_buf_printf(&body, ",\"remainingItemCount\":%zu", remaining);
+        sim_buf_printf(&body, ",\"resourceVersion\":\"%llu\"}}", (unsigned long long)list_rv);
+    }
+    for (size_t i = 0; i < n; i++)
+        sim_obj_unref(v[i]);
+    free(v);
+    free(start);
+    sim_selector_free(ls);
+    sim_fsel_free(fs);
+    sim_buf_free(&items);
+    sim_buf_free(&ctok);
+    sim_record(rq, body.oom ? 500 : 200);
+    if (body.oom)
+        sim_conn_reply(rq->c, 500, "application/json", NULL, "{}", 2);
+    else
+        sim_conn_reply(rq->c, 200, "application/json", NULL, body.data, body.len);
+    sim_buf_free(&body);
+}
+
+static int
+split_path(char *path, char **seg, int max)
+{
+    int n = 0;
+    for (char *t = strtok(path, "/"); t && n < max; t = strtok(NULL, "/"))
+        seg[n++] = t;
+    return n;
+}
+
+static void
+client_of(const char *ua, char *out, size_t len)
+{
+    size_t i = 0;
+    for (; ua[i] && ua[i] != '/' && i + 1 < len; i++)
+        out[i] = ua[i];
+    out[i] = '\0';
+}
+
+static void
+route_resource(sim_rq *rq, char **seg, int n, int core)
+{
+    sim_state *S = rq->S;
+    const char *group = core ? "" : seg[1];
+    const char *version = core ? seg[1] : seg[2];
+    int i = core ? 2 : 3;
+    if (!sim_res_gv_known(&S->res, group, version)) {
+        reply_404_text(rq);
+        return;
+    }
+    if (n <= i) {
+        sim_discovery_handle(rq);
+        return;
+    }
+    /* namespaces/<ns>/<plural>... */
+    if (!strcmp(seg[i], "namespaces") && n >= i + 3) {
+        sim_res *r = sim_res_find(&S->res, group, version, seg[i + 2]);
+        if (!(n == i + 3 && (!strcmp(seg[i + 2], "status") || !strcmp(seg[i + 2], "finalize"))) &&
+            r && r->namespaced) {
+            snprintf(rq->ns, sizeof rq->ns, "%s", seg[i + 1]);
+            i += 2;
+        }
+    }
+    sim_res *r = sim_res_find(&S->res, group, version, seg[i]);
+    if (!r) {
+        if (core)
+            reply_404_json(rq);
+        else
+            reply_404_text(rq);
+        return;
+    }
+    rq->res = r;
+    if (n > i + 1) snprintf(rq->name, sizeof rq->name, "%s", seg[i + 1]);
+    if (n > i + 2) snprintf(rq->sub, sizeof rq->sub, "%s", seg[i + 2]);
+    if (n > i + 3) {
+        reply_404_json(rq);
+        return;
+    }
+    const char *m = rq->r->method;
+    int collection = n == i + 1;
+    if (!strcmp(m, "GET"))
+        rq->verb = collection ? "LIST" : "GET";
+    else if (!strcmp(m, "POST"))
+        rq->verb = "POST";
+    else if (!strcmp(m, "PUT"))
+        rq->verb = "PUT";
+    else if (!strcmp(m, "PATCH"))
+        rq->verb = "PATCH";
+    else if (!strcmp(m, "DELETE"))
+        rq->verb = collection ? "DELETECOLLECTION" : "DELETE";
+    else
+        rq->verb = m;
+    rq->scope = !collection ? "resource" : (r->namespaced && rq->ns[0]) ? "namespace" : "cluster";
+    if (rq->sub[0]) {
+        unsigned need = !strcmp(rq->sub, "status")     ? SIM_SUB_STATUS
+                        : !strcmp(rq->sub, "scale")    ? SIM_SUB_SCALE
+                        : !strcmp(rq->sub, "binding")  ? SIM_SUB_BINDING
+                        : !strcmp(rq->sub, "finalize") ? SIM_SUB_FINALIZE
+                                                       : 0;
+        if (!(r->subres & need)) {
+            reply_404_json(rq);
+            return;
+        }
+    }
+    if (sim_fault_match(rq)) return;
+    if (!strcmp(m, "GET")) {
+        if (collection)
+            do_list(rq);
+        else
+            do_get(rq);
+    } else if (!strcmp(m, "POST")) {
+        if (!strcmp(rq->sub, "binding"))
+            sim_write_binding(rq);
+        else if (collection)
+            sim_write_create(rq);
+        else
+            sim_reply_json(rq, 405,
+                           sim_status(405, "MethodNotAllowed",
+                                      "the server does not allow this method on the requested "
+                                      "resource",
+                                      json_object_new_object()),
+                           NULL);
+    } else if (!strcmp(m, "PUT") && !collection) {
+        sim_write_update(rq);
+    } else if (!strcmp(m, "PATCH") && !collection) {
+        sim_write_patch(rq);
+    } else if (!strcmp(m, "DELETE") && !collection) {
+        sim_write_delete(rq);
+    } else if (!strcmp(m, "DELETE") && collection) {
+        sim_write_delete_collection(rq);
+    } else {
+        sim_reply_json(rq, 405,
+                       sim_status(405, "MethodNotAllowed",
+                                  "the server does not allow this method on the requested resource",
+                                  json_object_new_object()),
+                       NULL);
+    }
+}
+
+void
+sim_api_handle(void *ud, sim_conn *c, sim_req *r)
+{
+    sim_state *S = ud;
+    sim_rq rq = {.S = S, .c = c, .r = r, .verb = NULL, .scope = ""};
+    client_of(r->user_agent, rq.client, sizeof rq.client);
+    snprintf(rq.manager, sizeof rq.manager, "%s", rq.client);
+    rq.q = parse_query(r->query);
+    const char *fm = sim_q(&rq, "fieldManager");
+    if (fm && fm[0]) snprintf(rq.manager, sizeof rq.manager, "%s", fm);
+    char *path = strdup(r->path);
+    char *seg[16];
+    int n = path ? split_path(path, seg, 16) : 0;
+    if (!path) {
+        sim_conn_reply(c, 500, "text/plain", NULL, "oom\n", 4);
+    } else if (n >= 1 && !strcmp(seg[0], "kubesim")) {
+        rq.verb = r->method;
+        if (!sim_admin_handle(&rq)) reply_404_text(&rq);
+    } else if (n == 1 && !strcmp(seg[0], "metrics")) {
+        rq.verb = r->method;
+        sim_admin_handle(&rq);
+    } else if (n >= 2 && !strcmp(seg[0], "api") && !strcmp(seg[1], "v1")) {
+        route_resource(&rq, seg, n, 1);
+    } else if (n >= 3 && !strcmp(seg[0], "apis")) {
+        route_resource(&rq, seg, n, 0);
+    } else {
+        rq.verb = r->method;
+        if (!sim_discovery_handle(&rq)) reply_404_text(&rq);
+    }
+    free(path);
+    json_object_put(rq.q);
+}

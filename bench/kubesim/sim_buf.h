@@ -1,0 +1,30 @@
+/* sim_buf.h - growable byte buffer used to build responses and stream output.
+ *
+ * A sim_buf owns its bytes (free with sim_buf_free). Appends never fail
+ * silently: on allocation failure the buffer is marked failed (oom=1) and
+ * further appends are ignored, so callers check once at the end. */
+#ifndef ASC_SIM_BUF_H
+#define ASC_SIM_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+typedef struct sim_buf {
+    char *data;
+    size_t len, cap;
+    size_t off; /* consumed prefix (output buffers) */
+    int oom;
+} sim_buf;
+
+void sim_buf_append(sim_buf *b, const void *p, size_t n);
+void sim_buf_puts(sim_buf *b, const char *s);
+void sim_buf_printf(sim_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append s as a JSON string literal (quotes included). */
+void sim_buf_json_str(sim_buf *b, const char *s);
+/* Drop the consumed prefix when it is large, keeping the buffer compact. */
+void sim_buf_compact(sim_buf *b);
+/* Steal the NUL-terminated contents (caller frees); the buffer becomes empty. */
+char *sim_buf_take(sim_buf *b, size_t *len);
+void sim_buf_free(sim_buf *b);
+
+#endif

@@ -1,0 +1,412 @@
+/* sim_core.c - built-in kinds' defaults, admission and validation. */
+#include "bench/kubesim/sim_core.h"
+
+#include "bench/kubesim/sim_meta.h"
+#include "bench/kubesim/sim_patch.h"
+#include "bench/kubesim/sim_status.h"
+
+#include "core/jx.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void
+set_default(json_object *o, const char *key, json_object *v)
+{
+    if (!json_object_object_get_ex(o, key, NULL))
+        json_object_object_add(o, key, v);
+    else
+        json_object_put(v);
+}
+
+void
+sim_core_pod_condition(json_object *pod, const char *type, const char *status, const char *reason)
+{
+    json_object *st = jx_ensure_obj(pod, "status");
+    json_object *conds = jx_arr(st, "conditions");
+    if (!conds) {
+        conds = json_object_new_array();
+        json_object_object_add(st, "conditions", conds);
+    }
+    char now[32];
+    sim_meta_now(now);
+    size_t n = json_object_array_length(conds);
+    for (size_t i = 0; i < n; i++) {
+        json_object *c = json_object_array_get_idx(conds, i);
+        if (strcmp(jx_str_or(c, "type", ""), type) != 0) continue;
+        if (strcmp(jx_str_or(c, "status", ""), status) != 0) {
+            json_object_object_add(c, "status", json_object_new_string(status));
+            json_object_object_add(c, "lastTransitionTime", json_object_new_string(now));
+        }
+        if (reason) json_object_object_add(c, "reason", json_object_new_string(reason));
+        return;
+    }
+    json_object *c = json_object_new_object();
+    json_object_object_add(c, "type", json_object_new_string(type));
+    json_object_object_add(c, "status", json_object_new_string(status));
+    json_object_object_add(c, "lastProbeTime", NULL);
+    json_object_object_add(c, "lastTransitionTime", json_object_new_string(now));
+    if (reason) json_object_object_add(c, "reason", json_object_new_string(reason));
+    json_object_array_add(conds, c);
+}
+
+static void
+container_defaults(json_object *cs)
+{
+    size_t n = cs ? json_object_array_length(cs) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *c = json_object_array_get_idx(cs, i);
+        if (!json_object_is_type(c, json_type_object)) continue;
+        set_default(c, "resources", json_object_new_object());
+        set_default(c, "terminationMessagePath", json_object_new_string("/dev/termination-log"));
+        set_default(c, "terminationMessagePolicy", json_object_new_string("File"));
+        const char *img = jx_str_or(c, "image", "");
+        const char *tag = strrchr(img, ':');
+        const char *slash = strrchr(img, '/');
+        int latest = !tag || (slash && tag < slash) || !strcmp(tag, ":latest");
+        if (strchr(img, '@')) latest = 0;
+        set_default(c, "imagePullPolicy",
+                    json_object_new_string(latest ? "Always" : "IfNotPresent"));
+        json_object *ports = jx_arr(c, "ports");
+        size_t np = ports ? json_object_array_length(ports) : 0;
+        for (size_t k = 0; k < np; k++) {
+            json_object *p = json_object_array_get_idx(ports, k);
+            if (json_object_is_type(p, json_type_object))
+                set_default(p, "protocol", json_object_new_string("TCP"));
+        }
+    }
+}
+
+static void
+pod_defaults(sim_state *S, json_object *pod)
+{
+    json_object *spec = jx_ensure_obj(pod, "spec");
+    const char *sa = jx_str(spec, "serviceAccountName");
+    if (!sa || !sa[0]) sa = jx_str(spec, "serviceAccount");
+    if (!sa || !sa[0]) sa = "default";
+    char sab[256];
+    snprintf(sab, sizeof sab, "%s", sa);
+    container_defaults(jx_arr(spec, "containers"));
+    container_defaults(jx_arr(spec, "initContainers"));
+    set_default(spec, "restartPolicy", json_object_new_string("Always"));
+    set_default(spec, "terminationGracePeriodSeconds", json_object_new_int(30));
+    set_default(spec, "dnsPolicy", json_object_new_string("ClusterFirst"));
+    json_object_object_add(spec, "serviceAccountName", json_object_new_string(sab));
+    json_object_object_add(spec, "serviceAccount", json_object_new_string(sab));
+    set_default(spec, "securityContext", json_object_new_object());
+    set_default(spec, "schedulerName", json_object_new_string("default-scheduler"));
+    if (!jx_get(spec, "tolerations")) {
+        json_object *t = json_object_new_array();
+        static const char *keys[] = {"node.kubernetes.io/not-ready",
+                                     "node.kubernetes.io/unreachable"};
+        for (int i = 0; i < 2; i++) {
+            json_object *x = json_object_new_object();
+            json_object_object_add(x, "key", json_object_new_string(keys[i]));
+            json_object_object_add(x, "operator", json_object_new_string("Exists"));
+            json_object_object_add(x, "effect", json_object_new_string("NoExecute"));
+            json_object_object_add(x, "tolerationSeconds", json_object_new_int(300));
+            json_object_array_add(t, x);
+        }
+        json_object_object_add(spec, "tolerations", t);
+    }
+    set_default(spec, "priority", json_object_new_int(0));
+    set_default(spec, "enableServiceLinks", json_object_new_boolean(1));
+    set_default(spec, "preemptionPolicy", json_object_new_string("PreemptLowerPriority"));
+    /* ServiceAccount admission: the projected token volume */
+    int automount = jx_bool(spec, "automountServiceAccountToken", 1);
+    if (automount) {
+        char sfx[6], vname[64];
+        sim_meta_suffix((uint64_t *)&S->rand_state, sfx);
+        snprintf(vname, sizeof vname, "kube-api-access-%s", sfx);
+        json_object *vols = jx_arr(spec, "volumes");
+        if (!vols) {
+            vols = json_object_new_array();
+            json_object_object_add(spec, "volumes", vols);
+        }
+        json_object *v = NULL;
+        const char *tmpl =
+            "{\"name\":\"\",\"projected\":{\"sources\":[{\"serviceAccountToken\":{"
+            "\"expirationSeconds\":3607,\"path\":\"token\"}},{\"configMap\":{\"name\":\"kube-root-"
+            "ca.crt\",\"items\":[{\"key\":\"ca.crt\",\"path\":\"ca.crt\"}]}},{\"downwardAPI\":{"
+            "\"items\":[{\"path\":\"namespace\",\"fieldRef\":{\"apiVersion\":\"v1\",\"fieldPath\":"
+            "\"metadata.namespace\"}}]}}],\"defaultMode\":420}}";
+        v = json_tokener_parse(tmpl);
+        if (v) {
+            json_object_object_add(v, "name", json_object_new_string(vname));
+            json_object_array_add(vols, v);
+        }
+        json_object *cs = jx_arr(spec, "containers");
+        size_t n = cs ? json_object_array_length(cs) : 0;
+        for (size_t i = 0; i < n; i++) {
+            json_object *c = json_object_array_get_idx(cs, i);
+            if (!json_object_is_type(c, json_type_object)) continue;
+            json_object *vm = jx_arr(c, "volumeMounts");
+            if (!vm) {
+                vm = json_object_new_array();
+                json_object_object_add(c, "volumeMounts", vm);
+            }
+            json_object *m = json_object_new_object();
+            json_object_object_add(m, "name", json_object_new_string(vname));
+            json_object_object_add(m, "readOnly", json_object_new_boolean(1));
+            json_object_object_add(m, "mountPath",
+                                   json_object_new_string("/var/run/secrets/kubernetes.io/"
+                                                          "serviceaccount"));
+            json_object_array_add(vm, m);
+        }
+    }
+    /* status is the server's on create */
+    json_object *st = json_object_new_object();
+    json_object_object_add(st, "phase", json_object_new_string("Pending"));
+    int has_res = 0;
+    json_object *cs = jx_arr(spec, "containers");
+    size_t n = cs ? json_object_array_length(cs) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *r = jx_obj(json_object_array_get_idx(cs, i), "resources");
+        if (r && json_object_object_length(r) > 0) has_res = 1;
+    }
+    json_object_object_add(st, "qosClass",
+                           json_object_new_string(has_res ? "Burstable" : "BestEffort"));
+    json_object_object_add(pod, "status", st);
+}
+
+static void
+service_defaults(json_object *svc)
+{
+    json_object *spec = jx_ensure_obj(svc, "spec");
+    set_default(spec, "type", json_object_new_string("ClusterIP"));
+    set_default(spec, "sessionAffinity", json_object_new_string("None"));
+    const char *cip = jx_str(spec, "clusterIP");
+    if (!cip || !cip[0]) {
+        static unsigned ipn = 10;
+        char ip[32];
+        ipn++;
+        snprintf(ip, sizeof ip, "10.96.%u.%u", (ipn >> 8) & 255, ipn & 255);
+        json_object_object_add(spec, "clusterIP", json_object_new_string(ip));
+    }
+    if (!jx_get(spec, "clusterIPs")) {
+        json_object *a = json_object_new_array();
+        json_object_array_add(a, json_object_new_string(jx_str_or(spec, "clusterIP", "None")));
+        json_object_object_add(spec, "clusterIPs", a);
+    }
+    if (!jx_get(spec, "ipFamilies")) {
+        json_object *a = json_object_new_array();
+        json_object_array_add(a, json_object_new_string("IPv4"));
+        json_object_object_add(spec, "ipFamilies", a);
+    }
+    set_default(spec, "ipFamilyPolicy", json_object_new_string("SingleStack"));
+    set_default(spec, "internalTrafficPolicy", json_object_new_string("Cluster"));
+    json_object *ports = jx_arr(spec, "ports");
+    size_t n = ports ? json_object_array_length(ports) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *p = json_object_array_get_idx(ports, i);
+        if (!json_object_is_type(p, json_type_object)) continue;
+        set_default(p, "protocol", json_object_new_string("TCP"));
+        json_object *port = jx_get(p, "port");
+        if (port) set_default(p, "targetPort", json_object_get(port));
+    }
+    json_object *st = json_object_new_object();
+    json_object_object_add(st, "loadBalancer", json_object_new_object());
+    json_object_object_add(svc, "status", st);
+}
+
+int
+sim_core_admit_create(sim_state *S, const sim_res *r, json_object *obj, json_object **status)
+{
+    *status = NULL;
+    switch (r->hook) {
+    case SIM_HOOK_POD: {
+        json_object *spec = jx_obj(obj, "spec");
+        const char *sa = spec ? jx_str(spec, "serviceAccountName") : NULL;
+        if (!sa || !sa[0]) sa = spec ? jx_str(spec, "serviceAccount") : NULL;
+        if (!sa || !sa[0]) sa = "default";
+        const char *ns = jx_str_or(obj, "metadata.namespace", "");
+        sim_res *sar = sim_find_res(S, "", "serviceaccounts");
+        if (sar && !sim_lookup(S, sar, ns, sa)) {
+            char msg[1024];
+            snprintf(msg, sizeof msg,
+                     "pods \"%s\" is forbidden: error looking up service account %s/%s: "
+                     "serviceaccount \"%s\" not found",
+                     jx_str_or(obj, "metadata.name", ""), ns, sa, sa);
+            *status =
+                sim_status(403, "Forbidden", msg,
+                           sim_status_details(jx_str_or(obj, "metadata.name", ""), "", "pods"));
+            return 403;
+        }
+        pod_defaults(S, obj);
+        return 0;
+    }
+    case SIM_HOOK_SERVICE:
+        service_defaults(obj);
+        return 0;
+    case SIM_HOOK_NAMESPACE: {
+        json_object *m = jx_ensure_obj(obj, "metadata");
+        json_object *labels = jx_ensure_obj(m, "labels");
+        json_object_object_add(labels, "kubernetes.io/metadata.name",
+                               json_object_new_string(jx_str_or(m, "name", "")));
+        json_object *spec = jx_ensure_obj(obj, "spec");
+        json_object *f = json_object_new_array();
+        json_object_array_add(f, json_object_new_string("kubernetes"));
+        json_object_object_add(spec, "finalizers", f);
+        json_object *st = json_object_new_object();
+        json_object_object_add(st, "phase", json_object_new_string("Active"));
+        json_object_object_add(obj, "status", st);
+        return 0;
+    }
+    case SIM_HOOK_NODE: {
+        json_object *spec = jx_ensure_obj(obj, "spec");
+        if (!jx_get(spec, "taints") && !jx_str(obj, "status.conditions")) {
+            json_object *conds = jx_arr(obj, "status.conditions");
+            int ready = 0;
+            size_t n = conds ? json_object_array_length(conds) : 0;
+            for (size_t i = 0; i < n; i++) {
+                json_object *c = json_object_array_get_idx(conds, i);
+                if (!strcmp(jx_str_or(c, "type", ""), "Ready") &&
+                    !strcmp(jx_str_or(c, "status", ""), "True"))
+                    ready = 1;
+            }
+            if (!ready) {
+                json_object *t = json_object_new_array();
+                json_object *x = json_object_new_object();
+                json_object_object_add(x, "key",
+                                       json_object_new_string("node.kubernetes.io/not-ready"));
+                json_object_object_add(x, "effect", json_object_new_string("NoSchedule"));
+                json_object_array_add(t, x);
+                json_object_object_add(spec, "taints", t);
+            }
+        }
+        json_object *st = jx_ensure_obj(obj, "status");
+        if (!jx_get(st, "daemonEndpoints"))
+            json_object_object_add(st, "daemonEndpoints",
+                                   json_tokener_parse("{\"kubeletEndpoint\":{\"Port\":0}}"));
+        if (!jx_get(st, "nodeInfo"))
+            json_object_object_add(
+                st, "nodeInfo",
+                json_tokener_parse("{\"machineID\":\"\",\"systemUUID\":\"\",\"bootID\":\"\","
+                                   "\"kernelVersion\":\"\",\"osImage\":\"\","
+                                   "\"containerRuntimeVersion\":\"\",\"kubeletVersion\":\"\","
+                                   "\"kubeProxyVersion\":\"\",\"operatingSystem\":\"\","
+                                   "\"architecture\":\"\"}"));
+        return 0;
+    }
+    case SIM_HOOK_PVC: {
+        json_object *st = json_object_new_object();
+        json_object_object_add(st, "phase", json_object_new_string("Pending"));
+        json_object_object_add(obj, "status", st);
+        json_object *spec = jx_ensure_obj(obj, "spec");
+        set_default(spec, "volumeMode", json_object_new_string("Filesystem"));
+        return 0;
+    }
+    case SIM_HOOK_SECRET: {
+        set_default(obj, "type", json_object_new_string("Opaque"));
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+void
+sim_core_admit_update(sim_state *S, const sim_res *r, json_object *obj, json_object *old)
+{
+    (void)S;
+    if (r->hook == SIM_HOOK_NAMESPACE) {
+        /* spec.finalizers and phase belong to the server */
+        json_object *ospec = jx_get(old, "spec");
+        if (ospec) json_object_object_add(obj, "spec", sim_json_copy(ospec));
+        json_object *m = jx_ensure_obj(obj, "metadata");
+        json_object *labels = jx_ensure_obj(m, "labels");
+        json_object_object_add(labels, "kubernetes.io/metadata.name",
+                               json_object_new_string(jx_str_or(m, "name", "")));
+    }
+    if (r->hook == SIM_HOOK_POD) {
+        json_object *st = jx_get(obj, "status");
+        if (!st) json_object_object_add(obj, "status", sim_json_copy(jx_get(old, "status")));
+    }
+}
+
+static void
+validate_pod(json_object *obj, json_object *old, const char *sub, sim_causes *c)
+{
+    if (sub && sub[0]) return;
+    json_object *spec = jx_obj(obj, "spec");
+    json_object *cs = spec ? jx_arr(spec, "containers") : NULL;
+    if (!cs || json_object_array_length(cs) == 0) {
+        sim_causes_required(c, "spec.containers", NULL);
+        return;
+    }
+    size_t n = json_object_array_length(cs);
+    for (size_t i = 0; i < n; i++) {
+        json_object *ct = json_object_array_get_idx(cs, i);
+        const char *nm = jx_str(ct, "name");
+        char field[64];
+        snprintf(field, sizeof field, "spec.containers[%zu].name", i);
+        if (!nm || !nm[0])
+            sim_causes_required(c, field, NULL);
+        else
+            sim_meta_name_cause(c, field, nm, sim_meta_check_label);
+        snprintf(field, sizeof field, "spec.containers[%zu].image", i);
+        const char *img = jx_str(ct, "image");
+        if (!img || !img[0]) sim_causes_required(c, field, NULL);
+    }
+    if (old) {
+        /* pod spec is immutable apart from a few fields */
+        json_object *a = sim_json_copy(jx_get(obj, "spec"));
+        json_object *b = sim_json_copy(jx_get(old, "spec"));
+        if (a && b) {
+            static const char *mut[] = {"activeDeadlineSeconds", "tolerations",
+                                        "terminationGracePeriodSeconds"};
+            for (size_t i = 0; i < 3; i++) {
+                json_object_object_del(a, mut[i]);
+                json_object_object_del(b, mut[i]);
+            }
+            static const char *lists[] = {"containers", "initContainers"};
+            for (size_t l = 0; l < 2; l++) {
+                json_object *ca = jx_arr(a, lists[l]), *cb = jx_arr(b, lists[l]);
+                size_t na = ca ? json_object_array_length(ca) : 0;
+                size_t nb = cb ? json_object_array_length(cb) : 0;
+                for (size_t i = 0; i < na; i++)
+                    json_object_object_del(json_object_array_get_idx(ca, i), "image");
+                for (size_t i = 0; i < nb; i++)
+                    json_object_object_del(json_object_array_get_idx(cb, i), "image");
+            }
+            if (!sim_json_equal(a, b))
+                sim_causes_forbidden(
+                    c, "spec",
+                    "pod updates may not change fields other than `spec.containers[*].image`,"
+                    "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
+                    "`spec.tolerations` (only additions to existing tolerations),"
+                    "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was "
+                    "previously negative)");
+        }
+        json_object_put(a);
+        json_object_put(b);
+    }
+}
+
+void
+sim_core_validate(sim_state *S, const sim_res *r, json_object *obj, json_object *old,
+                  const char *sub, sim_causes *c)
+{
+    (void)S;
+    switch (r->hook) {
+    case SIM_HOOK_POD:
+        validate_pod(obj, old, sub, c);
+        break;
+    case SIM_HOOK_PVC: {
+        if (old || (sub && sub[0])) break;
+        json_object *st = jx_get(obj, "spec.resources.requests");
+        json_object *storage = st ? jx_child(st, "storage") : NULL;
+        if (!storage) sim_causes_required(c, "spec.resources[storage]", NULL);
+        break;
+    }
+    case SIM_HOOK_CONFIGMAP:
+    case SIM_HOOK_SECRET: {
+        json_object *d = jx_get(obj, "data");
+        if (d && !json_object_is_type(d, json_type_object))
+            sim_causes_invalid(c, "data", d, "must be an object");
+        break;
+    }
+    default:
+        break;
+    }
+}

@@ -1,0 +1,710 @@
+/* sim_http.c - HTTP/1.1 server on libev (see sim_http.h).
+ *
+ * Each connection has an input buffer (bytes read, not yet parsed) and an
+ * output buffer (bytes queued, not yet written). A connection is READING
+ * until a whole request (headers and body) is buffered, then HANDLING until
+ * the handler answers; a streaming answer keeps it in STREAMING until the
+ * end chunk. Closing is deferred while a callback runs on the connection
+ * (busy > 0) so no callback ever sees a freed connection. */
+#include "bench/kubesim/sim_http.h"
+
+#include "bench/kubesim/sim_buf.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MAX_HEADER (1024 * 1024)
+
+enum { ST_READING, ST_HANDLING, ST_STREAMING };
+
+struct sim_conn {
+    sim_http *srv;
+    int fd;
+    SSL *ssl;
+    ev_io io;
+    sim_buf in, out;
+    int state;
+    int busy;          /* callbacks on the stack */
+    int dead;          /* close requested while busy */
+    int close_after;   /* close once the output is flushed */
+    int continue_sent; /* 100 Continue written for the current request */
+    int ssl_want_write;
+    sim_req req;
+    char *req_mem;
+    sim_conn_close_cb close_cb;
+    void *close_ud;
+    sim_conn *prev, *next;
+};
+
+struct sim_http {
+    struct ev_loop *loop;
+    int fd, port;
+    ev_io io;
+    SSL_CTX *ssl_ctx;
+    sim_http_handler handler;
+    void *ud;
+    sim_conn *conns;
+    int nconns;
+    uint64_t seq;
+};
+
+static void conn_process(sim_conn *c);
+
+static const char *
+status_text(int code)
+{
+    switch (code) {
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 413:
+        return "Request Entity Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Status";
+    }
+}
+
+static void
+set_err(char *err, size_t errlen, const char *what)
+{
+    if (err && errlen) snprintf(err, errlen, "%s: %s", what, strerror(errno));
+}
+
+static void
+conn_update_events(sim_conn *c)
+{
+    int ev = EV_READ;
+    if ((c->out.len > c->out.off) || c->ssl_want_write) ev |= EV_WRITE;
+    if ((c->io.events & (EV_READ | EV_WRITE)) != ev) {
+        ev_io_stop(c->srv->loop, &c->io);
+        ev_io_set(&c->io, c->fd, ev);
+        ev_io_start(c->srv->loop, &c->io);
+    }
+}
+
+static void
+conn_free(sim_conn *c)
+{
+    sim_http *s = c->srv;
+    if (c->close_cb) {
+        sim_conn_close_cb cb = c->close_cb;
+        c->close_cb = NULL;
+        cb(c->close_ud, c);
+    }
+    ev_io_stop(s->loop, &c->io);
+    if (c->ssl) {
+        SSL_shutdown(c->ssl);
+        SSL_free(c->ssl);
+    }
+    close(c->fd);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    s->nconns--;
+    sim_buf_free(&c->in);
+    sim_buf_free(&c->out);
+    free(c->req_mem);
+    free(c);
+}
+
+static void
+conn_close(sim_conn *c)
+{
+    if (c->busy)
+        c->dead = 1;
+    else
+        conn_free(c);
+}
+
+/* Write as much queued output as the socket takes. Returns -1 on a fatal error. */
+static int
+conn_flush(sim_conn *c)
+{
+    c->ssl_want_write = 0;
+    while (c->out.len > c->out.off) {
+        size_t n = c->out.len - c->out.off;
+        const char *p = c->out.data + c->out.off;
+        if (c->ssl) {
+            ERR_clear_error();
+            int w = SSL_write(c->ssl, p, n > 1 << 30 ? 1 << 30 : (int)n);
+            if (w <= 0) {
+                int e = SSL_get_error(c->ssl, w);
+                if (e == SSL_ERROR_WANT_WRITE) {
+                    c->ssl_want_write = 1;
+                    break;
+                }
+                if (e == SSL_ERROR_WANT_READ) break;
+                return -1;
+            }
+            c->out.off += (size_t)w;
+        } else {
+            ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+            if (w < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
+                return -1;
+            }
+            c->out.off += (size_t)w;
+        }
+    }
+    sim_buf_compact(&c->out);
+    return 0;
+}
+
+/* Read everything available. Returns 1 on EOF/error, 0 otherwise. */
+static int
+conn_read(sim_conn *c)
+{
+    char tmp[65536];
+    for (;;) {
+        /* Do not buffer unbounded input from a client that is not being served. */
+        if (c->in.len - c->in.off > MAX_HEADER + SIM_HTTP_MAX_BODY + 65536) return 1;
+        if (c->ssl) {
+            ERR_clear_error();
+            int r = SSL_read(c->ssl, tmp, sizeof tmp);
+            if (r <= 0) {
+                int e = SSL_get_error(c->ssl, r);
+                if (e == SSL_ERROR_WANT_READ) return 0;
+                if (e == SSL_ERROR_WANT_WRITE) {
+                    c->ssl_want_write = 1;
+                    return 0;
+                }
+                return 1;
+            }
+            sim_buf_append(&c->in, tmp, (size_t)r);
+        } else {
+            ssize_t r = recv(c->fd, tmp, sizeof tmp, 0);
+            if (r == 0) return 1;
+            if (r < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+                if (errno == EINTR) continue;
+                return 1;
+            }
+            sim_buf_append(&c->in, tmp, (size_t)r);
+        }
+        if (c->in.oom) return 1;
+    }
+}
+
+static void
+simple_reply(sim_conn *c, int code, const char *msg)
+{
+    sim_buf_printf(&c->out,
+                   "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                   "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                   code, status_text(code), strlen(msg), msg);
+    c->close_after = 1;
+    c->state = ST_HANDLING; /* nothing more is parsed */
+}
+
+static int
+hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+static void
+pct_decode(char *s)
+{
+    char *o = s;
+    for (char *p = s; *p; p++) {
+        if (*p == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
+            *o++ = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+            p += 2;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+}
+
+/* Decode a chunked body starting at p (len bytes available). Returns the bytes
+ * consumed when complete (body appended to out), 0 if more input is needed,
+ * -1 if malformed, -2 if too large. */
+static long
+decode_chunked(const char *p, size_t len, sim_buf *out)
+{
+    size_t i = 0;
+    for (;;) {
+        const char *eol = memmem(p + i, len - i, "\r\n", 2);
+        if (!eol) return len - i > 64 ? -1 : 0;
+        char *end;
+        unsigned long n = strtoul(p + i, &end, 16);
+        if (end == p + i) return -1;
+        if (n > SIM_HTTP_MAX_BODY || out->len + n > SIM_HTTP_MAX_BODY) return -2;
+        size_t data = (size_t)(eol - p) + 2;
+        if (n == 0) {
+            /* trailers until an empty line */
+            size_t j = data;
+            for (;;) {
+                const char *e2 = memmem(p + j, len - j, "\r\n", 2);
+                if (!e2) return 0;
+                if (e2 == p + j) return (long)(j + 2);
+                j = (size_t)(e2 - p) + 2;
+            }
+        }
+        if (len < data + n + 2) return 0;
+        sim_buf_append(out, p + data, n);
+        if (memcmp(p + data + n, "\r\n", 2) != 0) return -1;
+        i = data + n + 2;
+    }
+}
+
+/* Try to take one complete request from the input. Returns 1 when a request
+ * was dispatched, 0 when more input is needed, -1 when the connection must close. */
+static int
+conn_parse(sim_conn *c)
+{
+    const char *base = c->in.data + c->in.off;
+    size_t avail = c->in.len - c->in.off;
+    if (avail == 0) return 0;
+    /* Tolerate stray CRLFs between requests. */
+    while (avail >= 2 && base[0] == '\r' && base[1] == '\n') {
+        c->in.off += 2;
+        base += 2;
+        avail -= 2;
+    }
+    const char *hend = memmem(base, avail, "\r\n\r\n", 4);
+    if (!hend) {
+        if (avail > MAX_HEADER) {
+            simple_reply(c, 431, "request header too large");
+            return -1;
+        }
+        return 0;
+    }
+    size_t hlen = (size_t)(hend - base) + 4;
+    char *h = strndup(base, hlen - 4);
+    if (!h) return -1;
+    /* request line */
+    char *save = NULL, *line = strtok_r(h, "\r\n", &save);
+    char *m = line ? strtok(line, " ") : NULL;
+    char *target = m ? strtok(NULL, " ") : NULL;
+    char *ver = target ? strtok(NULL, " ") : NULL;
+    if (!ver || strncmp(ver, "HTTP/1.", 7) != 0 || target[0] != '/') {
+        free(h);
+        simple_reply(c, 400, "400 Bad Request");
+        return -1;
+    }
+    int http10 = strcmp(ver, "HTTP/1.0") == 0;
+    const char *ctype = "", *accept = "", *ua = "", *te = "", *expect = "", *conn_hdr = "";
+    long long clen = -1;
+    char *l;
+    while ((l = strtok_r(NULL, "\r\n", &save))) {
+        char *colon = strchr(l, ':');
+        if (!colon) continue;
+        *colon = '\0';
+        char *v = colon + 1;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        size_t vl = strlen(v);
+        while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+            v[--vl] = '\0';
+        if (!strcasecmp(l, "content-type"))
+            ctype = v;
+        else if (!strcasecmp(l, "accept"))
+            accept = v;
+        else if (!strcasecmp(l, "user-agent"))
+            ua = v;
+        else if (!strcasecmp(l, "transfer-encoding"))
+            te = v;
+        else if (!strcasecmp(l, "expect"))
+            expect = v;
+        else if (!strcasecmp(l, "connection"))
+            conn_hdr = v;
+        else if (!strcasecmp(l, "content-length")) {
+            char *end;
+            errno = 0;
+            clen = strtoll(v, &end, 10);
+            if (errno || *end || clen < 0) {
+                free(h);
+                simple_reply(c, 400, "400 Bad Request: bad Content-Length");
+                return -1;
+            }
+        }
+    }
+    sim_buf body = {0};
+    size_t consumed = hlen;
+    int chunked = strcasestr(te, "chunked") != NULL;
+    if (chunked) {
+        long r = decode_chunked(base + hlen, avail - hlen, &body);
+        if (r == -2 || (clen > (long long)SIM_HTTP_MAX_BODY)) {
+            free(h);
+            sim_buf_free(&body);
+            simple_reply(c, 413, "Request entity too large");
+            return -1;
+        }
+        if (r < 0) {
+            free(h);
+            sim_buf_free(&body);
+            simple_reply(c, 400, "400 Bad Request: bad chunked body");
+            return -1;
+        }
+        if (r == 0) {
+            sim_buf_free(&body);
+            goto need_more;
+        }
+        consumed += (size_t)r;
+    } else if (clen > 0) {
+        if (clen > (long long)SIM_HTTP_MAX_BODY) {
+            free(h);
+            simple_reply(c, 413, "Request entity too large");
+            return -1;
+        }
+        if (avail - hlen < (size_t)clen) goto need_more;
+        sim_buf_append(&body, base + hlen, (size_t)clen);
+        consumed += (size_t)clen;
+    }
+    if (!body.data) sim_buf_append(&body, "", 0);
+    if (body.oom) {
+        free(h);
+        sim_buf_free(&body);
+        return -1;
+    }
+
+    /* Copy the strings into one block owned by the connection. */
+    char *q = strchr(target, '?');
+    if (q) *q++ = '\0';
+    char mt[256];
+    size_t k = 0;
+    for (const char *p = ctype; *p && *p != ';' && k + 1 < sizeof mt; p++)
+        if (*p != ' ') mt[k++] = (char)tolower((unsigned char)*p);
+    mt[k] = '\0';
+    size_t need = strlen(m) + strlen(target) + (q ? strlen(q) : 0) + strlen(mt) + strlen(accept) +
+                  strlen(ua) + 6;
+    free(c->req_mem);
+    c->req_mem = malloc(need);
+    if (!c->req_mem) {
+        free(h);
+        sim_buf_free(&body);
+        return -1;
+    }
+    char *w = c->req_mem;
+#define PUT(dst, src)                                                                              \
+    do {                                                                                           \
+        size_t n_ = strlen(src);                                                                   \
+        memcpy(w, src, n_ + 1);                                                                    \
+        dst = w;                                                                                   \
+        w += n_ + 1;                                                                               \
+    } while (0)
+    PUT(c->req.method, m);
+    PUT(c->req.path, target);
+    PUT(c->req.query, q ? q : "");
+    PUT(c->req.content_type, mt);
+    PUT(c->req.accept, accept);
+    PUT(c->req.user_agent, ua);
+#undef PUT
+    pct_decode(c->req.path);
+    c->req.body_len = body.len;
+    c->req.body = sim_buf_take(&body, NULL);
+    c->req.seq = ++c->srv->seq;
+    if (http10 || !strcasecmp(conn_hdr, "close")) c->close_after = 1;
+    free(h);
+    c->in.off += consumed;
+    sim_buf_compact(&c->in);
+    c->state = ST_HANDLING;
+    c->continue_sent = 0;
+    c->srv->handler(c->srv->ud, c, &c->req);
+    return 1;
+
+need_more:
+    if (!c->continue_sent && !strcasecmp(expect, "100-continue")) {
+        sim_buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+        c->continue_sent = 1;
+    }
+    free(h);
+    return 0;
+}
+
+static void
+conn_process(sim_conn *c)
+{
+    c->busy++;
+    while (!c->dead && c->state == ST_READING && !c->close_after) {
+        int r = conn_parse(c);
+        if (r <= 0) break;
+    }
+    if (!c->dead && conn_flush(c) < 0) c->dead = 1;
+    if (!c->dead && c->close_after && c->state != ST_STREAMING && c->out.len == c->out.off &&
+        c->state == ST_READING)
+        c->dead = 1;
+    if (!c->dead && c->close_after && c->out.len == c->out.off && c->state == ST_HANDLING &&
+        c->req.method == NULL)
+        c->dead = 1;
+    c->busy--;
+    if (c->dead && c->busy == 0) {
+        conn_free(c);
+        return;
+    }
+    if (!c->dead) conn_update_events(c);
+}
+
+static void
+conn_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    sim_conn *c = w->data;
+    if (c->dead) {
+        conn_close(c);
+        return;
+    }
+    c->busy++;
+    if (revents & (EV_READ | EV_CUSTOM) || c->ssl) {
+        if (conn_read(c)) c->dead = 1;
+    }
+    c->busy--;
+    if (c->dead) {
+        conn_close(c);
+        return;
+    }
+    conn_process(c);
+}
+
+static void
+accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    sim_http *s = w->data;
+    for (;;) {
+        int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) return;
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        sim_conn *c = calloc(1, sizeof *c);
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        c->srv = s;
+        c->fd = fd;
+        if (s->ssl_ctx) {
+            c->ssl = SSL_new(s->ssl_ctx);
+            if (!c->ssl) {
+                close(fd);
+                free(c);
+                continue;
+            }
+            SSL_set_fd(c->ssl, fd);
+            SSL_set_accept_state(c->ssl);
+            SSL_set_mode(c->ssl,
+                         SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+        }
+        c->next = s->conns;
+        if (s->conns) s->conns->prev = c;
+        s->conns = c;
+        s->nconns++;
+        ev_io_init(&c->io, conn_cb, fd, EV_READ);
+        c->io.data = c;
+        ev_io_start(s->loop, &c->io);
+    }
+}
+
+sim_http *
+sim_http_new(struct ev_loop *loop, int port, SSL_CTX *ssl_ctx, sim_http_handler h, void *ud,
+             char *err, size_t errlen)
+{
+    sim_http *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->loop = loop;
+    s->ssl_ctx = ssl_ctx;
+    s->handler = h;
+    s->ud = ud;
+    s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s->fd < 0) {
+        set_err(err, errlen, "socket");
+        free(s);
+        return NULL;
+    }
+    int one = 1;
+    setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(s->fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(s->fd, 1024) < 0) {
+        set_err(err, errlen, "bind/listen 127.0.0.1");
+        close(s->fd);
+        free(s);
+        return NULL;
+    }
+    socklen_t al = sizeof a;
+    getsockname(s->fd, (struct sockaddr *)&a, &al);
+    s->port = ntohs(a.sin_port);
+    ev_io_init(&s->io, accept_cb, s->fd, EV_READ);
+    s->io.data = s;
+    ev_io_start(loop, &s->io);
+    return s;
+}
+
+int
+sim_http_port(const sim_http *s)
+{
+    return s->port;
+}
+int
+sim_http_conn_count(const sim_http *s)
+{
+    return s->nconns;
+}
+
+void
+sim_http_free(sim_http *s)
+{
+    if (!s) return;
+    while (s->conns)
+        conn_free(s->conns);
+    ev_io_stop(s->loop, &s->io);
+    close(s->fd);
+    free(s);
+}
+
+/* Run the connection's callback on the next loop iteration: replies made
+ * outside a callback never free the connection under their caller. */
+static void
+conn_defer(sim_conn *c)
+{
+    if (!c->busy) ev_feed_event(c->srv->loop, &c->io, EV_CUSTOM);
+}
+
+/* Flush now without ever freeing (callers may be iterating over watchers). */
+static void
+conn_kick(sim_conn *c)
+{
+    if (c->busy) return;
+    if (conn_flush(c) < 0) {
+        c->dead = 1;
+        conn_defer(c);
+        return;
+    }
+    conn_update_events(c);
+}
+
+static void
+reply_done(sim_conn *c)
+{
+    c->state = ST_READING;
+    free(c->req.body);
+    c->req.body = NULL;
+    c->req.method = NULL;
+    conn_defer(c);
+}
+
+void
+sim_conn_reply(sim_conn *c, int status, const char *content_type, const char *extra_headers,
+               const char *body, size_t len)
+{
+    if (c->state != ST_HANDLING) return;
+    sim_buf_printf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n", status, status_text(status),
+                   content_type);
+    if (extra_headers) sim_buf_puts(&c->out, extra_headers);
+    if (c->close_after) sim_buf_puts(&c->out, "Connection: close\r\n");
+    sim_buf_printf(&c->out, "Content-Length: %zu\r\n\r\n", len);
+    sim_buf_append(&c->out, body, len);
+    reply_done(c);
+}
+
+void
+sim_conn_stream_begin(sim_conn *c, int status, const char *content_type)
+{
+    if (c->state != ST_HANDLING) return;
+    sim_buf_printf(&c->out,
+                   "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nCache-Control: no-cache, private\r\n"
+                   "Transfer-Encoding: chunked\r\n\r\n",
+                   status, status_text(status), content_type);
+    c->state = ST_STREAMING;
+    conn_kick(c);
+}
+
+void
+sim_conn_stream_write(sim_conn *c, const char *data, size_t len)
+{
+    if (c->state != ST_STREAMING || len == 0) return;
+    sim_buf_printf(&c->out, "%zx\r\n", len);
+    sim_buf_append(&c->out, data, len);
+    sim_buf_append(&c->out, "\r\n", 2);
+    if (c->out.oom) {
+        sim_conn_abort(c);
+        return;
+    }
+    conn_kick(c);
+}
+
+void
+sim_conn_stream_end(sim_conn *c)
+{
+    if (c->state != ST_STREAMING) return;
+    sim_buf_puts(&c->out, "0\r\n\r\n");
+    reply_done(c);
+}
+
+size_t
+sim_conn_pending(const sim_conn *c)
+{
+    return c->out.len - c->out.off;
+}
+
+void
+sim_conn_abort(sim_conn *c)
+{
+    c->close_cb = NULL;
+    c->dead = 1;
+    conn_defer(c);
+}
+
+void
+sim_conn_on_close(sim_conn *c, sim_conn_close_cb cb, void *ud)
+{
+    c->close_cb = cb;
+    c->close_ud = ud;
+}

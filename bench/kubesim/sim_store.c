@@ -1,0 +1,379 @@
+/* sim_store.c - object storage with event history (see sim_store.h). */
+#include "bench/kubesim/sim_store.h"
+
+#include "core/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WINDOW_MIN      100
+#define WINDOW_AGE_MS   75000
+#define WINDOW_HARD_MAX 1000000
+
+sim_obj *
+sim_obj_new(json_object *obj, uint64_t rv, const char *key)
+{
+    sim_obj *o = calloc(1, sizeof *o);
+    if (!o) {
+        json_object_put(obj);
+        return NULL;
+    }
+    o->refs = 1;
+    o->obj = obj;
+    o->rv = rv;
+    o->key = strdup(key);
+    const char *txt = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+                                                              JSON_C_TO_STRING_NOSLASHESCAPE);
+    o->json = txt ? strdup(txt) : NULL;
+    if (!o->json || !o->key) {
+        sim_obj_unref(o);
+        return NULL;
+    }
+    o->len = strlen(o->json);
+    /* Where the type meta ends, so core list items can be written without it. */
+    json_object *k = NULL, *av = NULL;
+    json_object_object_get_ex(obj, "kind", &k);
+    json_object_object_get_ex(obj, "apiVersion", &av);
+    if (k && av && json_object_is_type(k, json_type_string) &&
+        json_object_is_type(av, json_type_string)) {
+        char pre[512];
+        int n = snprintf(pre, sizeof pre, "{\"kind\":\"%s\",\"apiVersion\":\"%s\",",
+                         json_object_get_string(k), json_object_get_string(av));
+        if (n > 0 && (size_t)n < sizeof pre && (size_t)n <= o->len &&
+            memcmp(o->json, pre, (size_t)n) == 0)
+            o->tm_len = (size_t)n - 1;
+    }
+    return o;
+}
+
+sim_obj *
+sim_obj_ref(sim_obj *o)
+{
+    if (o) o->refs++;
+    return o;
+}
+
+void
+sim_obj_unref(sim_obj *o)
+{
+    if (!o || --o->refs > 0) return;
+    json_object_put(o->obj);
+    free(o->json);
+    free(o->key);
+    free(o);
+}
+
+sim_store *
+sim_store_new(const char *key, uint64_t start_rv)
+{
+    sim_store *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->key = strdup(key);
+    if (!s->key) {
+        free(s);
+        return NULL;
+    }
+    s->expired_rv = start_rv;
+    return s;
+}
+
+static int
+free_obj(void *ud, const char *key, void *val)
+{
+    (void)ud;
+    (void)key;
+    sim_obj_unref(val);
+    return 0;
+}
+
+static int
+free_nsmap(void *ud, const char *key, void *val)
+{
+    (void)ud;
+    (void)key;
+    sim_map_free(val);
+    free(val);
+    return 0;
+}
+
+static void
+event_clear(sim_event *e)
+{
+    sim_obj_unref(e->obj);
+    sim_obj_unref(e->prev);
+    memset(e, 0, sizeof *e);
+}
+
+void
+sim_store_free(sim_store *s)
+{
+    if (!s) return;
+    sim_map_each(&s->objs, free_obj, NULL);
+    sim_map_free(&s->objs);
+    sim_map_each(&s->by_ns, free_nsmap, NULL);
+    sim_map_free(&s->by_ns);
+    for (size_t i = 0; i < s->n; i++)
+        event_clear(&s->ring[(s->head + i) % s->cap]);
+    free(s->ring);
+    free(s->key);
+    free(s);
+}
+
+sim_obj *
+sim_store_get(const sim_store *s, const char *key)
+{
+    return sim_map_get(&s->objs, key);
+}
+
+size_t
+sim_store_count(const sim_store *s)
+{
+    return s->objs.n;
+}
+
+const sim_event *
+sim_store_event(const sim_store *s, size_t i)
+{
+    if (i >= s->n) return NULL;
+    return &s->ring[(s->head + i) % s->cap];
+}
+
+static void
+ns_of(const char *key, char *ns, size_t len)
+{
+    const char *slash = strchr(key, '/');
+    size_t n = slash ? (size_t)(slash - key) : 0;
+    if (n >= len) n = len - 1;
+    memcpy(ns, key, n);
+    ns[n] = '\0';
+}
+
+static int
+ns_index_put(sim_store *s, const char *key, sim_obj *o)
+{
+    char ns[256];
+    ns_of(key, ns, sizeof ns);
+    sim_map *m = sim_map_get(&s->by_ns, ns);
+    if (!m) {
+        if (!o) return 0;
+        m = calloc(1, sizeof *m);
+        if (!m) return ERR_NOMEM;
+        sim_map_put(&s->by_ns, ns, m);
+        if (sim_map_get(&s->by_ns, ns) != m) {
+            free(m);
+            return ERR_NOMEM;
+        }
+    }
+    if (o) {
+        sim_map_put(m, key, o);
+        if (sim_map_get(m, key) != o) return ERR_NOMEM;
+    } else {
+        sim_map_del(m, key);
+        if (m->n == 0) {
+            sim_map_del(&s->by_ns, ns);
+            sim_map_free(m);
+            free(m);
+        }
+    }
+    return 0;
+}
+
+static int
+ring_push(sim_store *s, sim_event *e)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 128;
+        sim_event *r = malloc(cap * sizeof *r);
+        if (!r) return ERR_NOMEM;
+        for (size_t i = 0; i < s->n; i++)
+            r[i] = s->ring[(s->head + i) % s->cap];
+        free(s->ring);
+        s->ring = r;
+        s->head = 0;
+        s->cap = cap;
+    }
+    s->ring[(s->head + s->n) % s->cap] = *e;
+    s->n++;
+    return 0;
+}
+
+static void
+ring_pop(sim_store *s)
+{
+    sim_event *e = &s->ring[s->head];
+    if (e->rv > s->expired_rv) s->expired_rv = e->rv;
+    event_clear(e);
+    s->head = (s->head + 1) % s->cap;
+    s->n--;
+}
+
+const sim_event *
+sim_store_apply(sim_store *s, int type, sim_obj *o, int64_t mono_ms)
+{
+    sim_obj *prev = sim_map_get(&s->objs, o->key);
+    sim_event e = {.type = type, .rv = o->rv, .obj = o, .prev = prev, .mono_ms = mono_ms};
+    if (type == SIM_EV_DELETED) {
+        sim_map_del(&s->objs, o->key);
+        ns_index_put(s, o->key, NULL);
+        /* the map's reference to prev moves into the event */
+    } else {
+        sim_map_put(&s->objs, o->key, sim_obj_ref(o));
+        if (sim_map_get(&s->objs, o->key) != o) {
+            o->refs--; /* the map's reference that was not kept */
+            sim_obj_unref(o);
+            return NULL;
+        }
+        if (ns_index_put(s, o->key, o) != 0) {
+            /* index out of sync would be worse than failing the write */
+            sim_map_put(&s->objs, o->key, prev);
+            o->refs--; /* the map's reference that was not kept */
+            sim_obj_unref(o);
+            return NULL;
+        }
+        /* the map's reference to prev moves into the event */
+    }
+    if (ring_push(s, &e) != 0) {
+        /* history lost: make older versions expire instead of lying */
+        s->expired_rv = o->rv;
+        sim_obj_unref(o);
+        sim_obj_unref(prev);
+        return NULL;
+    }
+    return &s->ring[(s->head + s->n - 1) % s->cap];
+}
+
+void
+sim_store_trim(sim_store *s, size_t max_events, int64_t now_mono_ms)
+{
+    if (max_events) {
+        while (s->n > max_events)
+            ring_pop(s);
+        return;
+    }
+    while (s->n > WINDOW_MIN &&
+           (s->n > WINDOW_HARD_MAX || now_mono_ms - s->ring[s->head].mono_ms > WINDOW_AGE_MS))
+        ring_pop(s);
+}
+
+void
+sim_store_compact(sim_store *s, uint64_t rv)
+{
+    while (s->n)
+        ring_pop(s);
+    if (rv > s->expired_rv) s->expired_rv = rv;
+}
+
+int
+sim_store_since(const sim_store *s, uint64_t from_rv, size_t *first)
+{
+    if (from_rv < s->expired_rv) return ERR_GONE;
+    /* binary search over the ring for the first rv > from_rv */
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (sim_store_event(s, mid)->rv <= from_rv)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *first = lo;
+    return 0;
+}
+
+typedef struct {
+    sim_obj **v;
+    size_t n, cap;
+    int oom;
+} objvec;
+
+static int
+collect(void *ud, const char *key, void *val)
+{
+    (void)key;
+    objvec *ov = ud;
+    if (ov->n == ov->cap) {
+        size_t cap = ov->cap ? ov->cap * 2 : 64;
+        sim_obj **v = realloc(ov->v, cap * sizeof *v);
+        if (!v) {
+            ov->oom = 1;
+            return 1;
+        }
+        ov->v = v;
+        ov->cap = cap;
+    }
+    ov->v[ov->n++] = sim_obj_ref(val);
+    return 0;
+}
+
+static int
+cmp_key(const void *a, const void *b)
+{
+    const sim_obj *x = *(sim_obj *const *)a, *y = *(sim_obj *const *)b;
+    return strcmp(x->key, y->key);
+}
+
+int
+sim_store_snapshot(const sim_store *s, const char *ns, uint64_t at_rv, sim_obj ***out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    size_t first = s->n;
+    if (at_rv) {
+        int rc = sim_store_since(s, at_rv, &first);
+        if (rc) return rc;
+    }
+    objvec ov = {0};
+    if (first < s->n) {
+        /* Rebuild the state at at_rv: start from now, undo newer events. */
+        sim_map tmp = {0};
+        const sim_map *src = &s->objs;
+        if (ns) {
+            const sim_map *m = sim_map_get(&s->by_ns, ns);
+            src = m;
+        }
+        if (src) sim_map_each(src, collect, &ov);
+        for (size_t i = 0; i < ov.n && !ov.oom; i++)
+            if (!sim_map_get(&tmp, ov.v[i]->key)) {
+                sim_map_put(&tmp, ov.v[i]->key, ov.v[i]);
+                if (sim_map_get(&tmp, ov.v[i]->key) != ov.v[i]) ov.oom = 1;
+            }
+        for (size_t i = s->n; i-- > first && !ov.oom;) {
+            const sim_event *e = sim_store_event(s, i);
+            const char *key = e->obj->key;
+            if (ns) {
+                char ens[256];
+                ns_of(key, ens, sizeof ens);
+                if (strcmp(ens, ns) != 0) continue;
+            }
+            sim_obj *cur = sim_map_del(&tmp, key);
+            sim_obj_unref(cur);
+            if (e->type != SIM_EV_ADDED && e->prev) {
+                sim_map_put(&tmp, key, sim_obj_ref(e->prev));
+                if (sim_map_get(&tmp, key) != e->prev) {
+                    sim_obj_unref(e->prev);
+                    ov.oom = 1;
+                }
+            }
+        }
+        free(ov.v);
+        ov = (objvec){.oom = ov.oom};
+        if (!ov.oom) sim_map_each(&tmp, collect, &ov);
+        sim_map_each(&tmp, free_obj, NULL);
+        sim_map_free(&tmp);
+    } else {
+        const sim_map *src = &s->objs;
+        if (ns) src = sim_map_get(&s->by_ns, ns);
+        if (src) sim_map_each(src, collect, &ov);
+    }
+    if (ov.oom) {
+        for (size_t i = 0; i < ov.n; i++)
+            sim_obj_unref(ov.v[i]);
+        free(ov.v);
+        return ERR_NOMEM;
+    }
+    if (ov.n > 1) qsort(ov.v, ov.n, sizeof *ov.v, cmp_key);
+    *out = ov.v;
+    *n = ov.n;
+    return 0;
+}

@@ -1,0 +1,87 @@
+/* sim_store.h - object storage of one resource type, with its event history.
+ *
+ * A stored version of an object is a sim_obj: an immutable json-c tree plus
+ * its compact JSON text, encoded once when stored and reused by GET, LIST and
+ * every watcher. sim_obj is reference counted (history events and snapshots
+ * hold references); never modify obj after sim_obj_new.
+ *
+ * The store keeps every live object by key "<namespace>/<name>" ("/<name>"
+ * for cluster-scoped ones), a per-namespace index, and the recent events
+ * (the watch window, sim_store_trim). Historical states (LIST with
+ * resourceVersionMatch=Exact, continue tokens) are rebuilt by undoing
+ * retained events. Single-threaded. */
+#ifndef ASC_SIM_STORE_H
+#define ASC_SIM_STORE_H
+
+#include "bench/kubesim/sim_map.h"
+
+#include <json-c/json.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sim_obj {
+    int refs;
+    json_object *obj; /* full object, kind and apiVersion first */
+    char *json;       /* compact text of obj */
+    size_t len;
+    size_t tm_len; /* length of `"kind":..,"apiVersion":..,` after '{' (0 = unknown) */
+    uint64_t rv;
+    char *key;
+} sim_obj;
+
+/* Takes obj (kind/apiVersion should be the first keys). Returns NULL on OOM
+ * (obj is released). */
+sim_obj *sim_obj_new(json_object *obj, uint64_t rv, const char *key);
+sim_obj *sim_obj_ref(sim_obj *o);
+void sim_obj_unref(sim_obj *o);
+
+enum { SIM_EV_ADDED = 1, SIM_EV_MODIFIED, SIM_EV_DELETED };
+
+typedef struct sim_event {
+    int type;
+    uint64_t rv;
+    sim_obj *obj;  /* the object after the event (for DELETED: the final state) */
+    sim_obj *prev; /* before (NULL for ADDED) */
+    int64_t mono_ms;
+} sim_event;
+
+struct sim_watch;
+
+typedef struct sim_store {
+    char *key;       /* "<group>/<plural>" */
+    sim_map objs;    /* key -> sim_obj* */
+    sim_map by_ns;   /* namespace -> sim_map* of key -> sim_obj* */
+    sim_event *ring; /* retained events, oldest at head */
+    size_t head, n, cap;
+    uint64_t expired_rv; /* events with rv <= expired_rv are no longer known */
+    struct sim_watch *watches;
+} sim_store;
+
+sim_store *sim_store_new(const char *key, uint64_t start_rv);
+void sim_store_free(sim_store *s);
+
+sim_obj *sim_store_get(const sim_store *s, const char *key);
+/* Store o at its key (replacing, or removing for SIM_EV_DELETED where o is
+ * the final state) and append the event. Takes the reference to o.
+ * Returns the retained event (valid until the next write), or NULL on OOM. */
+const sim_event *sim_store_apply(sim_store *s, int type, sim_obj *o, int64_t mono_ms);
+/* Drop history: keep at most max_events, or (max_events == 0) the real rule:
+ * at least 100 events, older ones only while younger than 75 s. */
+void sim_store_trim(sim_store *s, size_t max_events, int64_t now_mono_ms);
+/* Forget all history (admin compaction) as of rv. */
+void sim_store_compact(sim_store *s, uint64_t rv);
+size_t sim_store_count(const sim_store *s);
+
+/* Objects (namespace NULL = all) at resourceVersion at_rv (0 = now), sorted
+ * by key, as new references in *out (caller unrefs each and frees the
+ * array). Returns 0, ERR_GONE when at_rv is older than the history, or
+ * ERR_NOMEM. */
+int sim_store_snapshot(const sim_store *s, const char *ns, uint64_t at_rv, sim_obj ***out,
+                       size_t *n);
+/* Index (for sim_store_event) of the first retained event with rv > from_rv
+ * (== s->n when there is none). ERR_GONE when some are no longer retained. */
+int sim_store_since(const sim_store *s, uint64_t from_rv, size_t *first);
+/* i-th retained event, oldest first (borrowed, valid until the next write). */
+const sim_event *sim_store_event(const sim_store *s, size_t i);
+
+#endif

@@ -1,0 +1,335 @@
+/* sim_watch.c - watch streams: replay from a resourceVersion, synthetic
+ * ADDED for a fresh watch, initial-events-end bookmark, periodic bookmarks,
+ * selector transitions, 410 as an in-stream ERROR event, fan-out of each
+ * committed event to the store's watchers (the object's JSON text is encoded
+ * once when stored; a line is that text with a type prefix). */
+#include "bench/kubesim/sim_watch.h"
+
+#include "bench/kubesim/sim_status.h"
+
+#include "core/err.h"
+#include "core/jx.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *
+type_name(int t)
+{
+    return t == SIM_EV_ADDED ? "ADDED" : t == SIM_EV_MODIFIED ? "MODIFIED" : "DELETED";
+}
+
+static void
+watch_unlink(sim_watch *w)
+{
+    sim_state *S = w->S;
+    if (w->prev)
+        w->prev->next = w->next;
+    else if (S->watches == w)
+        S->watches = w->next;
+    if (w->next) w->next->prev = w->prev;
+    if (w->sprev)
+        w->sprev->snext = w->snext;
+    else if (w->st && w->st->watches == w)
+        w->st->watches = w->snext;
+    if (w->snext) w->snext->sprev = w->sprev;
+    w->next = w->prev = w->snext = w->sprev = NULL;
+    S->nwatches--;
+}
+
+static void
+watch_free(sim_watch *w)
+{
+    ev_timer_stop(w->S->loop, &w->timeout);
+    ev_timer_stop(w->S->loop, &w->bookmark);
+    watch_unlink(w);
+    sim_selector_free(w->ls);
+    sim_fsel_free(w->fs);
+    free(w);
+}
+
+static void
+on_conn_close(void *ud, sim_conn *c)
+{
+    (void)c;
+    watch_free(ud);
+}
+
+/* End the stream cleanly and forget the watch. */
+static void
+watch_end(sim_watch *w)
+{
+    sim_conn *c = w->c;
+    sim_conn_on_close(c, NULL, NULL);
+    watch_free(w);
+    sim_conn_stream_end(c);
+}
+
+/* Drop a watcher that fell behind. */
+static void
+watch_abort(sim_watch *w)
+{
+    sim_conn *c = w->c;
+    watch_free(w);
+    sim_conn_abort(c);
+}
+
+static int
+matches(sim_watch *w, const sim_obj *o)
+{
+    if (!o) return 0;
+    if (w->ns[0]) {
+        size_t n = strlen(w->ns);
+        if (strncmp(o->key, w->ns, n) != 0 || o->key[n] != '/') return 0;
+    }
+    if (w->ls && !sim_selector_matches_obj(w->ls, o->obj)) return 0;
+    if (w->fs && !sim_fsel_matches(w->fs, o->obj)) return 0;
+    return 1;
+}
+
+/* Write one event line. Returns -1 when the watcher was dropped. */
+static int
+send_line(sim_watch *w, const char *type, const sim_obj *o, const char *override_json)
+{
+    sim_buf b = {0};
+    sim_buf_printf(&b, "{\"type\":\"%s\",\"object\":", type);
+    if (override_json)
+        sim_buf_puts(&b, override_json);
+    else
+        sim_obj_text(w->S, w->res, o, 1, &b);
+    sim_buf_puts(&b, "}\n");
+    if (b.oom) {
+        sim_buf_free(&b);
+        watch_abort(w);
+        return -1;
+    }
+    sim_conn_stream_write(w->c, b.data, b.len);
+    sim_buf_free(&b);
+    w->res->watch_events++;
+    if (sim_conn_pending(w->c) > SIM_WATCH_MAX_BUFFER) {
+        watch_abort(w);
+        return -1;
+    }
+    return 0;
+}
+
+/* The old content stamped with the event's resourceVersion (selector exit). */
+static char *
+old_with_rv(sim_watch *w, const sim_obj *prev, uint64_t rv)
+{
+    json_object *v = sim_obj_view(w->S, w->res, prev);
+    if (!v) return NULL;
+    char rvs[32];
+    snprintf(rvs, sizeof rvs, "%llu", (unsigned long long)rv);
+    json_object *m = jx_ensure_obj(v, "metadata");
+    if (m) json_object_object_add(m, "resourceVersion", json_object_new_string(rvs));
+    const char *t =
+        json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    char *s = t ? strdup(t) : NULL;
+    json_object_put(v);
+    return s;
+}
+
+/* Deliver e to w with selector transitions. -1 if w was dropped. */
+static int
+deliver(sim_watch *w, const sim_event *e)
+{
+    if (e->rv <= w->last_rv) return 0;
+    w->last_rv = e->rv;
+    int now = matches(w, e->obj);
+    int before = e->type != SIM_EV_ADDED && matches(w, e->prev);
+    if (e->type == SIM_EV_DELETED) return now || before ? send_line(w, "DELETED", e->obj, NULL) : 0;
+    if (now && (before || e->type == SIM_EV_ADDED))
+        return send_line(w, type_name(e->type), e->obj, NULL);
+    if (now) return send_line(w, "ADDED", e->obj, NULL);
+    if (before) {
+        char *txt = old_with_rv(w, e->prev, e->rv);
+        int rc = send_line(w, "DELETED", e->prev, txt);
+        free(txt);
+        return rc;
+    }
+    return 0;
+}
+
+void
+sim_watch_dispatch(sim_state *S, sim_store *st, const sim_event *e)
+{
+    (void)S;
+    sim_watch *w = st->watches;
+    while (w) {
+        sim_watch *next = w->snext; /* w may be dropped */
+        deliver(w, e);
+        w = next;
+    }
+}
+
+static void
+bookmark_text(sim_watch *w, uint64_t rv, int initial_end, sim_buf *b)
+{
+    char av[256];
+    sim_res_api_version(w->res, av, sizeof av);
+    sim_buf_puts(b, "{\"type\":\"BOOKMARK\",\"object\":");
+    if (w->res->group[0])
+        sim_buf_printf(b, "{\"apiVersion\":\"%s\",\"kind\":\"%s\",\"metadata\":{", av,
+                       w->res->kind);
+    else
+        sim_buf_printf(b, "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{", w->res->kind,
+                       av);
+    sim_buf_printf(b, "\"resourceVersion\":\"%llu\"", (unsigned long long)rv);
+    if (!w->res->group[0]) sim_buf_puts(b, ",\"creationTimestamp\":null");
+    if (initial_end) {
+        /* base64 of an empty list of this kind, as the real server */
+        sim_buf_puts(b, ",\"annotations\":{\"k8s.io/initial-events-end\":\"true\"");
+        sim_buf_puts(b, "}");
+    }
+    sim_buf_puts(b, "}}}\n");
+}
+
+static void
+bookmark_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    sim_watch *w = t->data;
+    sim_buf b = {0};
+    uint64_t rv = w->S->rv > w->last_rv ? w->S->rv : w->last_rv;
+    bookmark_text(w, rv, 0, &b);
+    if (!b.oom) sim_conn_stream_write(w->c, b.data, b.len);
+    sim_buf_free(&b);
+}
+
+static void
+timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    watch_end(t->data);
+}
+
+static void
+send_gone(sim_conn *c, uint64_t rv, uint64_t oldest)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "too old resource version: %llu (%llu)", (unsigned long long)rv,
+             (unsigned long long)oldest);
+    json_object *st = sim_status(410, "Expired", msg, NULL);
+    const char *t =
+        json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    sim_buf b = {0};
+    sim_buf_printf(&b, "{\"type\":\"ERROR\",\"object\":%s}\n", t ? t : "{}");
+    sim_conn_stream_write(c, b.data, b.len);
+    sim_buf_free(&b);
+    json_object_put(st);
+    sim_conn_stream_end(c);
+}
+
+void
+sim_watch_start(sim_rq *rq, uint64_t from_rv, int has_rv, int send_initial, void *label_sel,
+                void *field_sel)
+{
+    sim_state *S = rq->S;
+    sim_res *res = rq->res;
+    sim_store *st = sim_store_of(S, res);
+    if (!st) {
+        sim_selector_free(label_sel);
+        sim_fsel_free(field_sel);
+        sim_reply_json(rq, 500, sim_status(500, NULL, "out of memory", NULL), NULL);
+        return;
+    }
+    sim_record(rq, 200);
+    sim_conn_stream_begin(rq->c, 200, "application/json");
+    size_t first = 0;
+    int replay = has_rv && from_rv > 0 && !send_initial;
+    if (replay && from_rv <= S->rv && sim_store_since(st, from_rv, &first) == ERR_GONE) {
+        sim_selector_free(label_sel);
+        sim_fsel_free(field_sel);
+        send_gone(rq->c, from_rv, st->expired_rv + 1);
+        return;
+    }
+    sim_watch *w = calloc(1, sizeof *w);
+    if (!w) {
+        sim_selector_free(label_sel);
+        sim_fsel_free(field_sel);
+        sim_conn_stream_end(rq->c);
+        return;
+    }
+    w->S = S;
+    w->c = rq->c;
+    w->res = res;
+    w->st = st;
+    if (res->namespaced && rq->ns[0]) snprintf(w->ns, sizeof w->ns, "%s", rq->ns);
+    w->ls = label_sel;
+    w->fs = field_sel;
+    w->next = S->watches;
+    if (S->watches) S->watches->prev = w;
+    S->watches = w;
+    w->snext = st->watches;
+    if (st->watches) st->watches->sprev = w;
+    st->watches = w;
+    S->nwatches++;
+    sim_conn_on_close(rq->c, on_conn_close, w);
+
+    if (replay) {
+        w->last_rv = from_rv;
+        for (size_t i = first; i < st->n; i++) {
+            if (deliver(w, sim_store_event(st, i)) != 0) return;
+        }
+        w->last_rv = from_rv > S->rv ? from_rv : S->rv;
+    } else {
+        sim_obj **v = NULL;
+        size_t n = 0;
+        if (send_initial) res->watch_lists++;
+        if (sim_store_snapshot(st, w->ns[0] ? w->ns : NULL, 0, &v, &n) == 0) {
+            for (size_t i = 0; i < n; i++) {
+                if (matches(w, v[i]) && send_line(w, "ADDED", v[i], NULL) != 0) {
+                    for (size_t j = i; j < n; j++)
+                        sim_obj_unref(v[j]);
+                    free(v);
+                    return;
+                }
+                sim_obj_unref(v[i]);
+            }
+            free(v);
+        }
+        w->last_rv = S->rv;
+        if (send_initial) {
+            sim_buf b = {0};
+            bookmark_text(w, S->rv, 1, &b);
+            if (!b.oom) sim_conn_stream_write(w->c, b.data, b.len);
+            sim_buf_free(&b);
+        }
+    }
+    const char *ts = sim_q(rq, "timeoutSeconds");
+    double timeout = 1800.0 + (double)(sim_rand_u(S) % 1800);
+    if (ts && ts[0]) {
+        char *end;
+        long t = strtol(ts, &end, 10);
+        if (!*end && t > 0) timeout = (double)t;
+    }
+    ev_timer_init(&w->timeout, timeout_cb, timeout, 0.);
+    w->timeout.data = w;
+    ev_timer_start(S->loop, &w->timeout);
+    const char *bm = sim_q(rq, "allowWatchBookmarks");
+    if (bm && !strcmp(bm, "true")) {
+        double iv = (double)S->cfg.bookmark_interval_s;
+        ev_timer_init(&w->bookmark, bookmark_cb, iv, iv);
+        w->bookmark.data = w;
+        ev_timer_start(S->loop, &w->bookmark);
+    }
+}
+
+void
+sim_watch_close_all(sim_state *S)
+{
+    while (S->watches)
+        watch_end(S->watches);
+}
+
+void
+sim_watch_close_store(sim_state *S, sim_store *st)
+{
+    (void)S;
+    while (st->watches)
+        watch_end(st->watches);
+}
