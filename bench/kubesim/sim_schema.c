@@ -266,11 +266,12 @@ compile_node(compile_ctx *c, json_object *js, int depth, sn_node **out)
 
     *out = NULL;
     if (js == NULL || !json_object_is_type(js, json_type_object)) {
-        sim__errf(c->err, c->errlen, "%s: schema is not an object", c->path[0] ? c->path : ".");
+        sim__errf(c->err, c->errlen, "schema is not an object at %s", c->path[0] ? c->path : ".");
         return ERR_INVALID;
     }
     if (depth > SN_MAX_DEPTH) {
-        sim__errf(c->err, c->errlen, "%s: schema nested too deeply", c->path);
+        sim__errf(c->err, c->errlen, "schema nested too deeply (over %d levels) at %s",
+                  SN_MAX_DEPTH, c->path);
         return ERR_INVALID;
     }
     n = calloc(1, sizeof *n);
