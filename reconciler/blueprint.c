@@ -182,8 +182,14 @@ is_empty(json_object *v)
         return json_object_get_string_len(v) == 0;
     case json_type_array:
         return json_object_array_length(v) == 0;
-    case json_type_object:
-        return json_object_object_length(v) == 0;
+    case json_type_object: {
+        json_object_object_foreach(v, k, m)
+        {
+            (void)k;
+            if (!is_empty(m)) return 0;
+        }
+        return 1;
+    }
     default:
         return 0;
     }
