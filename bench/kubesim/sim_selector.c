@@ -550,7 +550,8 @@ sim_selector_parse(const char *text, sim_selector **out, char *err, size_t errle
         }
     }
     if (rc == 0) {
-        qsort(sel->reqs, sel->n, sizeof *sel->reqs, cmp_req);
+        if (sel->n > 1)
+            qsort(sel->reqs, sel->n, sizeof *sel->reqs, cmp_req);
         rc = build_string(sel);
     }
     if (rc != 0) {
