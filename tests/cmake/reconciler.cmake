@@ -10,3 +10,7 @@ asc_unit_test(test_rec_queue
   ${CMAKE_SOURCE_DIR}/tests/test_rec_queue.c
   ${CMAKE_SOURCE_DIR}/tests/test_rec_resources.c
   LIBS asc_reconciler asc_core ev_lib TIMEOUT 60 LABELS reconciler)
+asc_unit_test(test_rec_conditions
+  ${CMAKE_SOURCE_DIR}/tests/test_rec_conditions.c
+  ${CMAKE_SOURCE_DIR}/tests/test_rec_resources.c
+  LIBS asc_reconciler asc_core TIMEOUT 60 LABELS reconciler)
