@@ -18,14 +18,17 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define BACKOFF_BASE_MS 100
 #define BACKOFF_CAP_MS  5000
-#define TOKEN_REREAD_MS 60000
+#define TOKEN_CHECK_MS  1000
+#define RETRY_AFTER_MAX 60 /* seconds; a larger value is a misbehaving server */
 
 /* ---- small helpers ----------------------------------------------------- */
 
@@ -68,13 +71,21 @@ kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     kube__dispatch(c);
 }
 
+/* Bound service-account tokens rotate (the kubelet swaps the file behind a
+ * symlink). Look at the file at most once a second and re-read it when its
+ * identity, size or mtime changed; a failed read keeps the old token. */
 static void
 refresh_token(kube_client *c)
 {
     if (c->token_file == NULL) return;
     int64_t now = time_mono_ms();
-    if (c->token_read_ms && now - c->token_read_ms < TOKEN_REREAD_MS) return;
+    if (now - c->token_read_ms < TOKEN_CHECK_MS) return;
     c->token_read_ms = now;
+    struct stat st;
+    if (stat(c->token_file, &st) != 0) return;
+    if (st.st_ino == c->token_ino && st.st_size == c->token_size &&
+        st.st_mtim.tv_sec == c->token_mtime.tv_sec && st.st_mtim.tv_nsec == c->token_mtime.tv_nsec)
+        return;
     char *t = NULL;
     int rc = kube__read_file(c->token_file, &t, NULL, 1u << 20);
     if (rc != 0) {
@@ -82,6 +93,9 @@ refresh_token(kube_client *c)
               c->token_file, err_str(rc));
         return;
     }
+    c->token_ino = st.st_ino;
+    c->token_size = st.st_size;
+    c->token_mtime = st.st_mtim;
     size_t n = strlen(t);
     while (n > 0 && (t[n - 1] == '\n' || t[n - 1] == '\r' || t[n - 1] == ' '))
         t[--n] = '\0';
@@ -90,6 +104,43 @@ refresh_token(kube_client *c)
         free(c->token);
     }
     c->token = t;
+}
+
+json_object *
+kube__json_parse(const char *buf, size_t len, const char **err)
+{
+    if (len > INT_MAX) { /* json_tokener_parse_ex takes an int length */
+        if (err) *err = "document larger than 2 GiB";
+        return NULL;
+    }
+    /* json-c's default depth (32) is too shallow for Kubernetes objects: a
+     * LIST of CRDs nests openAPIV3Schema properties far deeper. */
+    json_tokener *tok = json_tokener_new_ex(KUBE__JSON_DEPTH);
+    if (tok == NULL) {
+        if (err) *err = "out of memory";
+        return NULL;
+    }
+    json_object *o = json_tokener_parse_ex(tok, buf, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    const char *why = NULL;
+    if (o != NULL) {
+        for (size_t i = (size_t)json_tokener_get_parse_end(tok); i < len && !why; i++)
+            if (buf[i] != ' ' && buf[i] != '\n' && buf[i] != '\r' && buf[i] != '\t')
+                why = "unexpected data after the JSON document";
+    } else if (jerr == json_tokener_continue) {
+        /* a bare number needs a terminator; anything else is cut short */
+        o = json_tokener_parse_ex(tok, "", 1);
+        if (o == NULL) why = "unexpected end of data";
+    } else {
+        why = json_tokener_error_desc(jerr);
+    }
+    json_tokener_free(tok);
+    if (why) {
+        json_object_put(o);
+        o = NULL;
+        if (err) *err = why;
+    }
+    return o;
 }
 
 /* ---- request lifecycle --------------------------------------------------- */
@@ -121,6 +172,7 @@ kube__req_new(kube_client *c, const char *method, const char *path, const char *
         return NULL;
     }
     r->idempotent = idempotent;
+    c->inflight++;
     r->next = c->live;
     if (c->live) c->live->prev = r;
     c->live = r;
@@ -138,6 +190,7 @@ kube__req_free(kube__req *r)
     if (r->next) r->next->prev = r->prev;
     ev_timer_stop(c->loop, &r->backoff);
     kube__http_detach(r);
+    c->inflight--;
     if (r->watch) {
         kube_watch_decoder_free(r->watch->dec);
         free(r->watch);
@@ -243,7 +296,7 @@ deliver(kube__req *r, int err, const char *message)
     char msg[1024];
     if (r->status != 0 && r->resp.len > 0) {
         const char *perr = NULL;
-        body = jx_parse(r->resp.p, r->resp.len, &perr);
+        body = kube__json_parse(r->resp.p, r->resp.len, &perr);
         if (body == NULL && err == 0) {
             snprintf(msg, sizeof(msg), "%s %s%s: HTTP %ld response is not valid JSON: %s",
                      r->method, c->server, r->path, r->status, perr ? perr : "?");
@@ -424,8 +477,10 @@ transport_retryable(CURLcode code, int idempotent)
 static int
 backoff_ms(kube__req *r)
 {
-    if (r->retry_after_s > 0) /* honoured as sent, plus a little spread */
-        return r->retry_after_s * 1000 + (int)(rng_next(r->c) % 100);
+    if (r->retry_after_s > 0) { /* honoured as sent, plus a little spread */
+        int s = r->retry_after_s < RETRY_AFTER_MAX ? r->retry_after_s : RETRY_AFTER_MAX;
+        return s * 1000 + (int)(rng_next(r->c) % 100);
+    }
     double d = BACKOFF_BASE_MS * pow(2.0, r->attempts - 1);
     if (d > BACKOFF_CAP_MS) d = BACKOFF_CAP_MS;
     double jitter = 0.5 + (double)(rng_next(r->c) % 1000) / 1000.0; /* [0.5, 1.5) */
@@ -544,6 +599,12 @@ kube_client_new(struct ev_loop *loop, const kube_config *cfg, const kube_client_
     const char *v = getenv("ASC_KUBE_CURL_VERBOSE");
     c->verbose = v && v[0] && strcmp(v, "0") != 0;
     c->token_read_ms = time_mono_ms(); /* the config just read it */
+    struct stat tst;
+    if (c->token_file && stat(c->token_file, &tst) == 0) {
+        c->token_ino = tst.st_ino;
+        c->token_size = tst.st_size;
+        c->token_mtime = tst.st_mtim;
+    }
     if (c->opts.user_agent)
         c->user_agent = dup_or_null(c->opts.user_agent, &oom);
     else
@@ -596,6 +657,12 @@ kube_client_free(kube_client *c)
     free(c->token_file);
     free(c);
     curl_global_cleanup();
+}
+
+size_t
+kube_client_inflight(const kube_client *c)
+{
+    return c ? c->inflight : 0;
 }
 
 const char *

@@ -259,6 +259,14 @@ kube_config_parse(const char *yaml, size_t len, const char *path, const char *co
     if (load_material(cluster, "certificate-authority", "cluster", cluster_name, path, 1,
                       &out->ca_pem, err, errlen) != 0)
         goto out;
+    if (out->insecure_skip_tls_verify && out->ca_pem) {
+        /* as client-go: trusting a CA and skipping verification contradict */
+        fail(err, errlen,
+             "%s: cluster \"%s\": certificate-authority and insecure-skip-tls-verify are both "
+             "set; use one",
+             where, cluster_name);
+        goto out;
+    }
     if (user) {
         if (jx_get(user, "exec") || jx_get(user, "auth-provider")) {
             fail(err, errlen,

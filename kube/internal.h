@@ -19,6 +19,8 @@
 
 #include <curl/curl.h>
 #include <ev.h>
+#include <sys/types.h>
+#include <time.h>
 
 enum { KREQ_QUEUED = 1, KREQ_ACTIVE, KREQ_BACKOFF, KREQ_DONE };
 
@@ -99,7 +101,11 @@ struct kube_client {
     int verbose;
     char *token;
     char *token_file;
-    int64_t token_read_ms;
+    int64_t token_read_ms; /* last look at token_file */
+    ino_t token_ino;
+    off_t token_size;
+    struct timespec token_mtime;
+    size_t inflight; /* live requests and watches */
     kube_client_opts opts;
 
     double tokens; /* QPS limiter bucket */
@@ -140,6 +146,11 @@ char *kube__url(const kube__req *r);
 /* Query string building: appends "&k=v" (or "?k=v" first) with v URL-encoded. */
 int kube__query_add(kube__buf *b, const char *key, const char *val);
 int kube__list_query(kube__buf *b, const kube_list_opts *o, int watch);
+
+/* Parse a whole JSON document, allowing Kubernetes-deep nesting. NULL with a
+ * static reason in *err on failure. */
+#define KUBE__JSON_DEPTH 512
+json_object *kube__json_parse(const char *buf, size_t len, const char **err);
 
 /* watch.c */
 size_t kube__watch_write(kube__req *r, const char *data, size_t n);

@@ -99,9 +99,14 @@ void kube_client_opts_init(kube_client_opts *o);
 kube_client *kube_client_new(struct ev_loop *loop, const kube_config *cfg,
                              const kube_client_opts *opts, char *err, size_t errlen);
 /* Cancels every pending request and watch (their callbacks run with
- * ERR_CANCELED before this returns), then frees. NULL is a no-op. */
+ * ERR_CANCELED before this returns; new requests from those callbacks are
+ * refused with ERR_CANCELED), then frees. NULL is a no-op. Must not be
+ * called from inside one of this client's callbacks. */
 void kube_client_free(kube_client *c);
 const char *kube_client_server(const kube_client *c);
+/* Requests and watches started and not yet completed (queued, in flight or
+ * waiting to retry). */
+size_t kube_client_inflight(const kube_client *c);
 
 typedef struct kube_stats {
     uint64_t requests, retries, errors, bytes_in, bytes_out;

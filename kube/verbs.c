@@ -52,7 +52,7 @@ kube__list_query(kube__buf *b, const kube_list_opts *o, int watch)
         rc = kube__query_add(b, "labelSelector", o->label_selector);
     if (rc == 0 && o->field_selector && o->field_selector[0])
         rc = kube__query_add(b, "fieldSelector", o->field_selector);
-    if (rc == 0 && o->resource_version)
+    if (rc == 0 && o->resource_version && o->resource_version[0])
         rc = kube__query_add(b, "resourceVersion", o->resource_version);
     if (rc == 0 && o->resource_version_match && o->resource_version_match[0])
         rc = kube__query_add(b, "resourceVersionMatch", o->resource_version_match);
@@ -147,7 +147,7 @@ kube_update(kube_client *c, const kube_resource *r, const char *ns, const char *
 static int
 patch_is_conditional(enum kube_patch_type type, const char *body)
 {
-    json_object *o = jx_parse(body, strlen(body), NULL);
+    json_object *o = kube__json_parse(body, strlen(body), NULL);
     int cond = 0;
     if (o == NULL) return 0;
     if (type == KUBE_PATCH_JSON && json_object_is_type(o, json_type_array)) {

@@ -97,7 +97,7 @@ kube__watch_complete(kube__req *r, CURLcode code)
         return;
     }
     if (r->status != 200) {
-        json_object *st = r->resp.len ? jx_parse(r->resp.p, r->resp.len, NULL) : NULL;
+        json_object *st = r->resp.len ? kube__json_parse(r->resp.p, r->resp.len, NULL) : NULL;
         const char *m = jx_str(st, "message");
         snprintf(msg, sizeof(msg), "watch %s%s: HTTP %ld%s%s", r->c->server, r->path, r->status,
                  m ? ": " : "", m ? m : "");

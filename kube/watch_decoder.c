@@ -12,7 +12,7 @@
  * with '{' (this also keeps the tokener from waiting forever on a bare
  * number). Bytes counted from an event's '{' are bounded by max_event_bytes.
  * Errors name the event's ordinal and the byte offset in the stream. */
-#include "kube/kube.h"
+#include "kube/internal.h"
 
 #include "core/err.h"
 #include "core/jx.h"
@@ -23,7 +23,7 @@
 
 /* Kubernetes objects nest deeply (CRD schemas, managedFields): far beyond
  * json-c's default of 32. */
-#define DEC_DEPTH 512
+#define DEC_DEPTH KUBE__JSON_DEPTH
 /* json_tokener_parse_ex takes an int length. */
 #define DEC_SLICE (1 << 20)
 

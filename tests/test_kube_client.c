@@ -1026,6 +1026,69 @@ test_watch_outlives_request_timeout(void **state)
     assert_int_equal(x.events, 2);
 }
 
+/* Bodies nest far deeper than json-c's default of 32 (CRD schemas). */
+static void
+test_deep_body(void **state)
+{
+    fx *f = *state;
+    char body[4096];
+    size_t o = 0;
+    o += (size_t)sprintf(body + o, "{\"kind\":\"CustomResourceDefinitionList\",\"items\":[");
+    for (int i = 0; i < 120; i++)
+        o += (size_t)sprintf(body + o, "{\"properties\":");
+    o += (size_t)sprintf(body + o, "{\"type\":\"string\"}");
+    for (int i = 0; i < 120; i++)
+        body[o++] = '}';
+    o += (size_t)sprintf(body + o, "]}");
+    testsrv_add(f->srv, &(testsrv_rule){.body = body});
+    done d = {0};
+    kube_list(f->c, &KUBE_CRDS, NULL, NULL, on_done, &d);
+    run_until(f, &d.called, 1, 5000);
+    if (d.err) fail_msg("%s", d.message);
+    assert_non_null(d.body);
+    assert_non_null(strstr(d.body, "\"type\":\"string\""));
+    free(d.body);
+}
+
+/* A rotated token file is picked up without a restart. */
+static void
+test_token_file_rotation(void **state)
+{
+    fx *f = *state;
+    char path[] = "/tmp/test_kube_token.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "first\n", 6), 6);
+    close(fd);
+    free(f->cfg.token);
+    f->cfg.token = strdup("first");
+    f->cfg.token_file = strdup(path);
+    client_with(f, testsrv_url(f->srv), NULL);
+    testsrv_add(f->srv, &(testsrv_rule){.body = "{}"});
+    done a = {0}, b = {0};
+    assert_int_equal(kube_client_inflight(f->c), 0);
+    kube_get(f->c, &KUBE_PODS, "ns", "p", NULL, on_done, &a);
+    assert_int_equal(kube_client_inflight(f->c), 1);
+    run_until(f, &a.called, 1, 5000);
+    assert_int_equal(kube_client_inflight(f->c), 0);
+    /* the kubelet replaces the file */
+    char tmp[64];
+    snprintf(tmp, sizeof(tmp), "%s.new", path);
+    FILE *nf = fopen(tmp, "w");
+    fputs("second-token\n", nf);
+    fclose(nf);
+    assert_int_equal(rename(tmp, path), 0);
+    run_for(f, 1100);
+    kube_get(f->c, &KUBE_PODS, "ns", "p", NULL, on_done, &b);
+    run_until(f, &b.called, 1, 5000);
+    assert_string_equal(testsrv_header(testsrv_get(f->srv, 0), "Authorization"), "Bearer first");
+    assert_string_equal(testsrv_header(testsrv_get(f->srv, 1), "Authorization"),
+                        "Bearer second-token");
+    unlink(path);
+    free(a.body);
+    free(b.body);
+}
+
 /* ---- main ---------------------------------------------------------------------- */
 
 #define ROWS(arr, fn)                                                                              \
@@ -1059,5 +1122,7 @@ main(void)
     ONE(test_watch_stop_inside_event);
     ONE(test_watch_stop_outside);
     ONE(test_watch_outlives_request_timeout);
+    ONE(test_deep_body);
+    ONE(test_token_file_rotation);
     return _cmocka_run_group_tests("kube_client", tests, n, NULL, NULL);
 }

@@ -157,6 +157,10 @@ static const row rows[] = {
      "cannot read tokenFile /nonexistent/tok"},
     {"cert_without_key", HEAD("    client-certificate-data: @CERT64@\n", ""), NULL, ERR_CONFIG,
      "has a client certificate but no client key"},
+    {"insecure_with_ca",
+     HEAD("    token: t\n",
+          "    certificate-authority-data: @CA64@\n    insecure-skip-tls-verify: true\n"),
+     NULL, ERR_CONFIG, "are both set"},
     {"exec_plugin", HEAD("    exec: {command: aws}\n", ""), NULL, ERR_CONFIG, "credential plugin"},
 };
 
