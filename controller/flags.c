@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "controller/httpserv.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -30,6 +31,7 @@ enum fl_check {
     FC_FINITE_NONNEG, /* a finite number >= 0 */
     FC_NONEMPTY,      /* a non-empty string */
     FC_PORT,          /* 1..65535 */
+    FC_BINDADDR,      /* Go listen address (":8080", "host:port") or "0" */
 };
 
 enum {
@@ -75,9 +77,9 @@ static const fl_def fl_table[] = {
      "zap stacktrace level (accepted)", "stack traces in logs"},
     {"zap-time-encoding", FT_STRING, F(zap_time_encoding), "rfc3339nano", FC_NONE, FF_PENDING,
      "zap time encoding (accepted; ts is RFC 3339 UTC)", "other time encodings"},
-    {"metrics-bind-address", FT_STRING, F(metrics_bind_address), ":8080", FC_NONEMPTY, 0,
+    {"metrics-bind-address", FT_STRING, F(metrics_bind_address), ":8080", FC_BINDADDR, 0,
      "address of the /metrics endpoint; 0 disables it", 0},
-    {"health-probe-bind-address", FT_STRING, F(health_probe_bind_address), ":8081", FC_NONEMPTY, 0,
+    {"health-probe-bind-address", FT_STRING, F(health_probe_bind_address), ":8081", FC_BINDADDR, 0,
      "address of /healthz and /readyz; 0 disables it", 0},
     {"leader-elect", FT_BOOL, F(leader_elect), "true", FC_NONE, 0,
      "leader election (not implemented yet: pass --leader-elect=false)", 0},
@@ -452,6 +454,17 @@ fl_validate(const ctl_flags *f, const fl_def *d, char *err, size_t errlen)
             return ERR_INVALID;
         }
         return 0;
+    case FC_BINDADDR: {
+        const char *v = *(char *const *)p;
+        char host[256];
+        int port;
+        if (ctl_bind_address_parse(v, host, sizeof host, &port) < 0) {
+            seterr(err, errlen, "--%s must be host:port, :port or 0, got \"%s\"", d->name,
+                   v ? v : "");
+            return ERR_INVALID;
+        }
+        return 0;
+    }
     case FC_PORT: {
         int v = *(const int *)p;
         if (v < 1 || v > 65535) {

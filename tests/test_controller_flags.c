@@ -313,7 +313,22 @@ static const parse_row parse_rows[] = {
      {"--metrics-bind-address="},
      0,
      NULL,
-     "--metrics-bind-address must not be empty"},
+     "--metrics-bind-address must be host:port, :port or 0, got \"\""},
+    {"metrics addr no port",
+     {"--metrics-bind-address=8080"},
+     0,
+     NULL,
+     "--metrics-bind-address must be host:port, :port or 0, got \"8080\""},
+    {"health addr bad",
+     {"--health-probe-bind-address", "[::1"},
+     0,
+     NULL,
+     "--health-probe-bind-address must be host:port"},
+    {"health addr v6",
+     {"--health-probe-bind-address=[::1]:8081"},
+     1,
+     "health-probe-bind-address",
+     "[::1]:8081"},
 };
 
 static void
