@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench/kubesim/sim_patch.h"
 #include "core/err.h"
@@ -364,6 +365,222 @@ static const patch_row rows[] = {
      "{\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"2\"}]}}", 0},
 };
 
+/* ---- randomised invariants -------------------------------------------------
+ * Seeded, so a failure reproduces. Each iteration builds a random document
+ * and patch and checks properties that hold whatever the input:
+ *  - a merge patch is idempotent: M(M(d, p), p) == M(d, p);
+ *  - with no list rule and no directive in play, a strategic merge patch is
+ *    a merge patch (keys a..e match no rule);
+ *  - JSON patch: copy x to a new key then remove it is the identity; test of
+ *    a value just read passes; add then remove of a fresh key is the
+ *    identity;
+ *  - no input is modified. */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static unsigned
+rnd(unsigned n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (unsigned)(rng_state % n);
+}
+
+static json_object *
+rand_value(int depth)
+{
+    static const char *const keys[] = {"a", "b", "c", "d", "e"};
+    unsigned kind = depth > 3 ? rnd(4) : rnd(7);
+
+    switch (kind) {
+    case 0:
+        return NULL;
+    case 1:
+        return json_object_new_boolean((int)rnd(2));
+    case 2:
+        return json_object_new_int64((int64_t)rnd(5) - 2);
+    case 3: {
+        char s[4] = {(char)('p' + rnd(3)), 0, 0, 0};
+        return json_object_new_string(s);
+    }
+    case 4:
+    case 5: {
+        json_object *o = json_object_new_object();
+        for (unsigned i = rnd(4); i > 0; i--)
+            json_object_object_add(o, keys[rnd(5)], rand_value(depth + 1));
+        return o;
+    }
+    default: {
+        json_object *a = json_object_new_array();
+        for (unsigned i = rnd(3); i > 0; i--)
+            json_object_array_add(a, rand_value(depth + 1));
+        return a;
+    }
+    }
+}
+
+static json_object *
+rand_object(void)
+{
+    json_object *o = rand_value(0);
+    if (!json_object_is_type(o, json_type_object)) {
+        json_object *w = json_object_new_object();
+        json_object_object_add(w, "a", o);
+        return w;
+    }
+    return o;
+}
+
+static json_object *
+ops1(const char *json)
+{
+    return json_tokener_parse(json);
+}
+
+static void
+test_random_invariants(void **state)
+{
+    (void)state;
+    char err[256], buf[512];
+
+    for (int it = 0; it < 3000; it++) {
+        json_object *d = rand_object(), *p = rand_object(), *dc = NULL, *pc = NULL;
+        json_object_deep_copy(d, &dc, NULL);
+        json_object_deep_copy(p, &pc, NULL);
+
+        json_object *m1 = sim_merge_patch(d, p), *m2 = sim_merge_patch(m1, p);
+        if (!sim_json_equal(m1, m2))
+            fail_msg("merge patch not idempotent (iteration %d): %s", it,
+                     json_object_to_json_string(p));
+
+        json_object *sm = NULL;
+        assert_int_equal(sim_strategic_merge(d, p, NULL, &sm, err, sizeof err), 0);
+        if (!sim_json_equal(sm, m1))
+            fail_msg("SMP without rules != merge patch (iteration %d)\n doc %s\npatch %s", it,
+                     json_object_to_json_string(dc), json_object_to_json_string(pc));
+
+        /* JSON patch identities on the first key of d */
+        json_object *out = NULL;
+        json_object_object_foreach(d, k, v)
+        {
+            (void)v;
+            snprintf(buf, sizeof buf,
+                     "[{\"op\":\"copy\",\"from\":\"/%s\",\"path\":\"/zz\"},"
+                     "{\"op\":\"remove\",\"path\":\"/zz\"}]",
+                     k);
+            json_object *ops = ops1(buf);
+            assert_int_equal(sim_json_patch(d, ops, &out, err, sizeof err), 0);
+            assert_true(sim_json_equal(out, d));
+            json_object_put(out);
+            json_object_put(ops);
+            /* test against the value read */
+            ops = json_object_new_array();
+            json_object *t = json_object_new_object();
+            json_object_object_add(t, "op", json_object_new_string("test"));
+            snprintf(buf, sizeof buf, "/%s", k);
+            json_object_object_add(t, "path", json_object_new_string(buf));
+            json_object *vc = NULL;
+            json_object_deep_copy(v, &vc, NULL);
+            json_object_object_add(t, "value", vc);
+            json_object_array_add(ops, t);
+            assert_int_equal(sim_json_patch(d, ops, &out, err, sizeof err), 0);
+            json_object_put(out);
+            json_object_put(ops);
+            break;
+        }
+        json_object *ops = ops1("[{\"op\":\"add\",\"path\":\"/fresh\",\"value\":[1,{\"x\":null}]},"
+                                "{\"op\":\"add\",\"path\":\"/fresh/0\",\"value\":0},"
+                                "{\"op\":\"remove\",\"path\":\"/fresh\"}]");
+        assert_int_equal(sim_json_patch(d, ops, &out, err, sizeof err), 0);
+        assert_true(sim_json_equal(out, d));
+        json_object_put(out);
+        json_object_put(ops);
+
+        assert_true(sim_json_equal(d, dc));
+        assert_true(sim_json_equal(p, pc));
+        json_object_put(m1);
+        json_object_put(m2);
+        json_object_put(sm);
+        json_object_put(d);
+        json_object_put(p);
+        json_object_put(dc);
+        json_object_put(pc);
+    }
+}
+
+/* Equality details the server relies on for no-op detection. */
+static void
+test_json_equal(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *a, *b;
+        int eq;
+    } rows[] = {
+        {"{\"a\":1,\"b\":[1,2]}", "{\"b\":[1,2],\"a\":1}", 1},
+        {"[1,2]", "[2,1]", 0},
+        {"{\"a\":1}", "{\"a\":1.0}", 1},
+        {"{\"a\":1}", "{\"a\":\"1\"}", 0},
+        {"{\"a\":null}", "{}", 0},
+        {"{\"a\":\"x\\u0000y\"}", "{\"a\":\"x\"}", 0},
+        {"{\"a\":true}", "{\"a\":1}", 0},
+        {"{\"a\":{}}", "{\"a\":[]}", 0},
+        {"{\"a\":18446744073709551615}", "{\"a\":-1}", 0},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        json_object *a = json_tokener_parse(rows[i].a), *b = json_tokener_parse(rows[i].b);
+        assert_non_null(a);
+        assert_non_null(b);
+        if (sim_json_equal(a, b) != rows[i].eq || sim_json_equal(b, a) != rows[i].eq)
+            fail_msg("row %zu: %s vs %s", i, rows[i].a, rows[i].b);
+        json_object_put(a);
+        json_object_put(b);
+    }
+    assert_true(sim_json_equal(NULL, NULL));
+}
+
+/* Throughput of the three patch kinds on a small Pod-like object. */
+static void
+test_patch_throughput(void **state)
+{
+    (void)state;
+    json_object *doc = json_tokener_parse("{\"metadata\":{\"name\":\"p\",\"labels\":{\"a\":\"1\"},"
+                                          "\"ownerReferences\":[{\"uid\":\"u1\"}]},"
+                                          "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":"
+                                          "\"i\",\"ports\":[{\"containerPort\":80}]}]},"
+                                          "\"status\":{\"phase\":\"Pending\",\"conditions\":[{"
+                                          "\"type\":\"Ready\",\"status\":\"False\"}]}}");
+    json_object *mp = json_tokener_parse("{\"metadata\":{\"labels\":{\"b\":\"2\"}}}");
+    json_object *jp = json_tokener_parse(
+        "[{\"op\":\"test\",\"path\":\"/metadata/name\",\"value\":\"p\"},{\"op\":\"replace\","
+        "\"path\":\"/status/phase\",\"value\":\"Running\"}]");
+    json_object *sp = json_tokener_parse(
+        "{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}");
+    struct timespec t0, t1;
+    char err[128];
+    const int n = 20000;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < n; i++) {
+        json_object *o = sim_merge_patch(doc, mp), *o2 = NULL, *o3 = NULL;
+        assert_int_equal(sim_json_patch(doc, jp, &o2, err, sizeof err), 0);
+        assert_int_equal(sim_strategic_merge(doc, sp, "Pod", &o3, err, sizeof err), 0);
+        json_object_put(o);
+        json_object_put(o2);
+        json_object_put(o3);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double dt = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    print_message("%d x (merge + json + strategic) patches in %.3f s = %.0f patches/s\n", n, dt,
+                  3 * n / dt);
+    assert_true(dt < 8.0);
+    json_object_put(doc);
+    json_object_put(mp);
+    json_object_put(jp);
+    json_object_put(sp);
+}
+
 /* ---- golden rows ---------------------------------------------------------- */
 
 static json_object *
@@ -511,7 +728,13 @@ main(void)
     if (getenv("ASC_SOURCE_DIR") != NULL || ng > 0)
         assert_true(ng >= 10); /* the files hold at least that many patches */
 
-    struct CMUnitTest *tests = calloc(nh + ng, sizeof *tests);
+    struct CMUnitTest fixed[] = {
+        cmocka_unit_test(test_random_invariants),
+        cmocka_unit_test(test_json_equal),
+        cmocka_unit_test(test_patch_throughput),
+    };
+    size_t nf = sizeof fixed / sizeof fixed[0];
+    struct CMUnitTest *tests = calloc(nh + ng + nf, sizeof *tests);
     for (size_t i = 0; i < nh; i++) {
         tests[i].name = rows[i].name;
         tests[i].test_func = test_patch_row;
@@ -522,7 +745,8 @@ main(void)
         tests[nh + i].test_func = test_gold_row;
         tests[nh + i].initial_state = &gold[i];
     }
-    int rc = _cmocka_run_group_tests("sim_patch", tests, nh + ng, NULL, NULL);
+    memcpy(tests + nh + ng, fixed, sizeof fixed);
+    int rc = _cmocka_run_group_tests("sim_patch", tests, nh + ng + nf, NULL, NULL);
     for (size_t i = 0; i < ng; i++) {
         json_object_put(gold[i].gdoc);
         json_object_put(gold[i].gpatch);

@@ -54,9 +54,13 @@ int sim_json_patch(json_object *doc, json_object *ops, json_object **out, char *
  *
  * Semantics:
  *  - maps merge recursively, a null value deletes the key;
- *  - lists with a merge key merge element by element (patch elements update
- *    the stored element with the same key, new keys are appended in patch
- *    order): metadata.ownerReferences by uid; status.conditions by type;
+ *  - lists with a merge key merge element by element (a patch element
+ *    updates the stored element with the same key; the result orders the
+ *    patch's elements as the patch does and keeps the stored-only ones in
+ *    their order, each before the first later patch element the server held
+ *    further down, so elements new to the server come FIRST, as on the real
+ *    server: golden strategic-merge-pod, pod-status):
+ *    metadata.ownerReferences by uid; status.conditions by type;
  *    spec.containers / initContainers / ephemeralContainers by name;
  *    containers[].ports by containerPort; env by name; volumes by name;
  *    volumeMounts by mountPath; volumeDevices by devicePath;
@@ -64,8 +68,8 @@ int sim_json_patch(json_object *doc, json_object *ops, json_object **out, char *
  *    status.hostIPs by ip; node status.addresses by type; Service spec.ports
  *    by port; topologySpreadConstraints by topologyKey; resourceClaims and
  *    schedulingGates by name;
- *  - metadata.finalizers is a set of primitives: patch values are appended
- *    when absent;
+ *  - metadata.finalizers is a set of primitives: merged like a keyed list
+ *    (duplicates dropped, new values first);
  *  - every other list is replaced by the patch's list;
  *  - directives: {"$patch": "delete"} as a list element (with its merge key)
  *    removes the matching stored element, as a map deletes that map;

@@ -216,9 +216,8 @@ merge_primitive_list(json_object *orig, json_object *p, json_object **out)
         long at = -1;
         for (size_t k = 0; k < no; k++)
             if (sim_json_equal(json_object_array_get_idx(orig, k), e)) {
-                at = (long)k;
-                used[k] = 1;
-                break;
+                if (at < 0) at = (long)k;
+                used[k] = 1; /* every copy: the result is a set */
             }
         right[nr].v = sim__json_copy(e, &ok);
         right[nr++].idx = at;
@@ -228,8 +227,12 @@ merge_primitive_list(json_object *orig, json_object *p, json_object **out)
         }
     }
     for (size_t k = 0; k < no; k++) {
-        if (used[k]) continue;
-        left[nl].v = sim__json_copy(json_object_array_get_idx(orig, k), &ok);
+        json_object *e = json_object_array_get_idx(orig, k);
+        int dup = used[k];
+        for (size_t j = 0; j < nl && !dup; j++)
+            dup = sim_json_equal(left[j].v, e);
+        if (dup) continue;
+        left[nl].v = sim__json_copy(e, &ok);
         left[nl++].idx = (long)k;
         if (!ok) {
             rc = ERR_NOMEM;

@@ -106,7 +106,7 @@ typedef struct sim_schema sim_schema;
  * Supported: type, properties, required, items, additionalProperties (bool
  * or schema), enum, minimum/maximum (+exclusive), minLength/maxLength,
  * minItems/maxItems, pattern (Go RE2 syntax translated to POSIX ERE, compiled
- * here once), format (date-time, int32, int64; others accepted unchecked),
+ * here once), format (date-time checked; int32, int64 and others accepted unchecked),
  * default, nullable, anyOf/allOf/oneOf (only for their value checks; an
  * anyOf of integer|string with x-kubernetes-int-or-string accepts both),
  * x-kubernetes-preserve-unknown-fields, x-kubernetes-embedded-resource,
