@@ -52,8 +52,8 @@ static const char *BASE_PVC =
 
 /* ---- JSON helpers ---------------------------------------------------------- */
 
-static json_object *
-parse_h(const char *s)
+json_object *
+sbx_parse(const char *s)
 {
     char hash[9];
     namehash_hex("sb", hash);
@@ -79,8 +79,8 @@ parse_h(const char *s)
 }
 
 /* RFC 7386 merge patch applied in place to *target. */
-static void
-merge(json_object **target, json_object *patch)
+void
+sbx_merge(json_object **target, json_object *patch)
 {
     if (!json_object_is_type(patch, json_type_object)) {
         json_object_put(*target);
@@ -101,7 +101,7 @@ merge(json_object **target, json_object *patch)
         json_object *cur = NULL;
         json_object_object_get_ex(*target, k, &cur);
         json_object *nv = cur ? json_object_get(cur) : NULL;
-        merge(&nv, v);
+        sbx_merge(&nv, v);
         json_object_object_add(*target, k, nv);
     }
 }
@@ -109,10 +109,10 @@ merge(json_object **target, json_object *patch)
 static json_object *
 based(const char *base, const char *patch)
 {
-    json_object *b = parse_h(base);
+    json_object *b = sbx_parse(base);
     if (patch) {
-        json_object *p = parse_h(patch);
-        merge(&b, p);
+        json_object *p = sbx_parse(patch);
+        sbx_merge(&b, p);
         json_object_put(p);
     }
     return b;
@@ -174,10 +174,10 @@ world_build(world *w, const sbx_row *r)
     w->sb = based(BASE_SB, r->sb);
     w->pods = json_object_new_array();
     if (r->pods) {
-        json_object *a = parse_h(r->pods);
+        json_object *a = sbx_parse(r->pods);
         for (size_t i = 0; i < json_object_array_length(a); i++) {
-            json_object *p = parse_h(BASE_POD);
-            merge(&p, json_object_array_get_idx(a, i));
+            json_object *p = sbx_parse(BASE_POD);
+            sbx_merge(&p, json_object_array_get_idx(a, i));
             json_object_array_add(w->pods, p);
         }
         json_object_put(a);
@@ -185,16 +185,16 @@ world_build(world *w, const sbx_row *r)
     w->svc = r->svc ? based(BASE_SVC, r->svc) : NULL;
     w->pvcs = json_object_new_array();
     if (r->pvcs) {
-        json_object *a = parse_h(r->pvcs);
+        json_object *a = sbx_parse(r->pvcs);
         for (size_t i = 0; i < json_object_array_length(a); i++) {
-            json_object *p = parse_h(BASE_PVC);
-            merge(&p, json_object_array_get_idx(a, i));
+            json_object *p = sbx_parse(BASE_PVC);
+            sbx_merge(&p, json_object_array_get_idx(a, i));
             json_object_array_add(w->pvcs, p);
         }
         json_object_put(a);
     }
     if (r->outcomes) {
-        w->outcomes = parse_h(r->outcomes);
+        w->outcomes = sbx_parse(r->outcomes);
         for (size_t i = 0; i < json_object_array_length(w->outcomes) && i < 16; i++) {
             json_object *o = json_object_array_get_idx(w->outcomes, i);
             rec_outcome *x = &w->oc[w->n_oc++];
@@ -295,7 +295,7 @@ result_status(world *w, const rec_result *out)
     json_object *old = jx_obj(w->sb, "status");
     if (old) json_object_deep_copy(old, &st, NULL);
     const rec_write *sw = find_write(out, "sandbox-status");
-    if (sw) merge(&st, jx_obj(sw->body, "status"));
+    if (sw) sbx_merge(&st, jx_obj(sw->body, "status"));
     if (st == NULL) st = json_object_new_object();
     return st;
 }
@@ -362,19 +362,19 @@ apply_writes(world *w, const rec_result *out)
     for (size_t i = 0; i < out->n_writes; i++) {
         const rec_write *x = &out->writes[i];
         if (strcmp(x->tag, "sandbox-status") == 0 || strcmp(x->tag, "sandbox-meta") == 0) {
-            merge(&w->sb, x->body);
+            sbx_merge(&w->sb, x->body);
         } else if (strcmp(x->tag, "pod-patch") == 0) {
             for (size_t j = 0; j < json_object_array_length(w->pods); j++) {
                 json_object *p = json_object_array_get_idx(w->pods, j);
                 if (strcmp(jx_str_or(p, "metadata.name", ""), x->name) == 0) {
                     json_object *cp = NULL;
                     json_object_deep_copy(p, &cp, NULL);
-                    merge(&cp, x->body);
+                    sbx_merge(&cp, x->body);
                     json_object_array_put_idx(w->pods, j, cp);
                 }
             }
         } else if (strcmp(x->tag, "svc-patch") == 0 && w->svc) {
-            merge(&w->svc, x->body);
+            sbx_merge(&w->svc, x->body);
         } else if (strcmp(x->tag, "svc-update") == 0) {
             json_object_put(w->svc);
             json_object_deep_copy(x->body, &w->svc, NULL);
@@ -404,7 +404,7 @@ sbx_run_row(const sbx_row *r)
                      r->ready_msg);
     }
     if (r->checks) {
-        json_object *cks = parse_h(r->checks);
+        json_object *cks = sbx_parse(r->checks);
         for (size_t i = 0; i < json_object_array_length(cks); i++)
             check_pointer(&out, st, json_object_array_get_idx(cks, i), r->name);
         json_object_put(cks);

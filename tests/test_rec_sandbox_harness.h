@@ -37,4 +37,9 @@ typedef struct sbx_row {
 
 void sbx_run_row(const sbx_row *r);
 
+/* Parse row-style JSON (' for ", $H for NameHash("sb")); fails the test on bad JSON. */
+json_object *sbx_parse(const char *s);
+/* RFC 7386 merge patch applied in place to *target (patch is only read). */
+void sbx_merge(json_object **target, json_object *patch);
+
 #endif
