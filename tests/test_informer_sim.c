@@ -28,6 +28,7 @@
 
 typedef struct ctx {
     harness *h;
+    harness *h_old; /* the first cluster's harness (its tmpdir holds the cache) */
     struct ev_loop *loop;
     kube_config cfg;
     kube_client *kc;
@@ -138,6 +139,7 @@ teardown(void **state)
     store_close(c->st);
     ev_loop_destroy(c->loop);
     harness_free(c->h);
+    harness_free(c->h_old);
     free(c);
     return 0;
 }
@@ -418,6 +420,10 @@ test_other_cluster(void **state)
     client_down(c);
     /* a new cluster (new CRD uid, new URL), with other objects */
     assert_int_equal(harness_stop_sim(c->h, NULL), 0);
+    harness_pass(c->h);
+    c->h_old = c->h;
+    c->h = harness_new();
+    assert_non_null(c->h);
     assert_int_equal(harness_start_sim(c->h, NULL), 0);
     long status = 0;
     json_object_put(harness_send_json(c->h, "POST", "/api/v1/namespaces", "application/json",
