@@ -482,9 +482,11 @@ finish_watch(replay *r, int idx)
     const char *last_type = n ? jx_str(json_object_array_get_idx(want, n - 1), "type") : NULL;
     const char *tmo_s = jx_str(jx_obj(ex, "request"), "query.timeoutSeconds");
     int64_t tmo = tmo_s ? strtoll(tmo_s, NULL, 10) : 0;
-    int should_end = (tmo > 0 && tmo <= 5) || (last_type && strcmp(last_type, "ERROR") == 0);
+    int error_end = last_type && strcmp(last_type, "ERROR") == 0;
+    int should_end = (tmo > 0 && tmo <= 5) || error_end;
     if (should_end) {
-        int bound_ms = (int)(tmo > 0 ? tmo * 1000 + WATCH_WAIT_MS : WATCH_WAIT_MS);
+        /* An ERROR event ends the stream at once; a short timeoutSeconds ends it on time. */
+        int bound_ms = (int)(!error_end && tmo > 0 ? tmo * 1000 + WATCH_WAIT_MS : WATCH_WAIT_MS);
         if (harness_watch_wait_end(w, bound_ms) != 0) {
             report(r, idx, "watch: the server did not end the stream within %d ms", bound_ms);
         } else {
@@ -512,7 +514,10 @@ finish_watch(replay *r, int idx)
     json_object *got = json_object_new_array();
     for (size_t i = 0; i < harness_watch_count(w); i++)
         json_object_array_add(got, json_object_get(harness_watch_event(w, i)));
-    if (jm_compare(r->binds, want, got, "events", diff, sizeof diff)) report(r, idx, "%s", diff);
+    if (jm_compare(r->binds, want, got, "events", diff, sizeof diff)) {
+        report(r, idx, "%s", diff);
+        jm_learn(r->binds, want, got);
+    }
     json_object_put(got);
 out:
     json_object_put(want);
@@ -561,12 +566,15 @@ run_exchange(replay *r, int idx)
         harness_resp got;
         harness_request(r->h, method, url, ct, body, body ? strlen(body) : 0, NULL, &got);
         int bad = compare_reply(r, idx, jx_obj(ex, "response"), &got, diff, sizeof diff);
-        harness_resp_fini(&got);
-        if (!bad) break;
-        if (time_mono_ms() >= end) {
+        if (bad && time_mono_ms() >= end) {
             report(r, idx, "%s", diff);
-            break;
+            /* Keep binding what did match, so later exchanges can still be built. */
+            json_object *want = expected_body(jx_obj(ex, "response"));
+            if (want && got.json) jm_learn(r->binds, want, got.json);
+            json_object_put(want);
         }
+        harness_resp_fini(&got);
+        if (!bad || time_mono_ms() >= end) break;
         harness_sleep(r->h, 100);
     }
     free(body);

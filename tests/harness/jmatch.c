@@ -263,10 +263,15 @@ match_from(jm_binds *b, const jm_seg *seg, int nseg, int i, const char *got)
 
 /* ---- diffs ------------------------------------------------------------------------- */
 
+#define JM_ABSENT ((json_object *)&jm_absent_tag)
+static const int jm_absent_tag;
+
+/* JM_ABSENT stands for "no such key or item"; NULL is JSON null (json-c's representation). */
 static const char *
 show(json_object *v, char *buf, size_t len)
 {
-    if (v == NULL) return "(absent)";
+    if (v == JM_ABSENT) return "(absent)";
+    if (v == NULL) return "null";
     const char *s =
         json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     if (strlen(s) <= JM_SHOW) {
@@ -348,7 +353,7 @@ cmp_object(jm_binds *b, json_object *want, json_object *got, const char *path, c
         json_object *gv = NULL;
         int has = json_object_object_get_ex(got, key, &gv);
         snprintf(sub, sizeof sub, "%s.%s", path, key);
-        if (!has) return differ(diff, dl, sub, wv, NULL, NULL);
+        if (!has) return differ(diff, dl, sub, wv, JM_ABSENT, NULL);
         if (strcmp(key, "managedFields") == 0) {
             char mw[512], mg[512];
             if (!json_object_is_type(gv, json_type_array))
@@ -367,7 +372,7 @@ cmp_object(jm_binds *b, json_object *want, json_object *got, const char *path, c
     {
         if (!json_object_object_get_ex(want, gkey, NULL)) {
             snprintf(sub, sizeof sub, "%s.%s", path, gkey);
-            return differ(diff, dl, sub, NULL, gval, "unexpected key: ");
+            return differ(diff, dl, sub, JM_ABSENT, gval, "unexpected key: ");
         }
     }
     return 0;
@@ -377,7 +382,6 @@ static int
 cmp(jm_binds *b, json_object *want, json_object *got, const char *path, char *diff, size_t dl)
 {
     json_type wt = json_object_get_type(want), gt = json_object_get_type(got);
-    if (got == NULL && want != NULL) return differ(diff, dl, path, want, got, NULL);
     int wnum = wt == json_type_int || wt == json_type_double;
     int gnum = gt == json_type_int || gt == json_type_double;
     if (wt != gt && !(wnum && gnum)) return differ(diff, dl, path, want, got, "type differs: ");
@@ -425,8 +429,8 @@ cmp(jm_binds *b, json_object *want, json_object *got, const char *path, char *di
             char why[128];
             snprintf(why, sizeof why, "%zu items expected, %zu received; first difference: ", wn,
                      gn);
-            return differ(diff, dl, sub, wn > n ? json_object_array_get_idx(want, n) : NULL,
-                          gn > n ? json_object_array_get_idx(got, n) : NULL, why);
+            return differ(diff, dl, sub, wn > n ? json_object_array_get_idx(want, n) : JM_ABSENT,
+                          gn > n ? json_object_array_get_idx(got, n) : JM_ABSENT, why);
         }
         return 0;
     }
@@ -440,7 +444,8 @@ jm_compare(jm_binds *b, json_object *want, json_object *got, const char *path, c
 {
     pending_drop(b, b->committed);
     diff[0] = '\0';
-    int r = cmp(b, want, got, path, diff, difflen);
+    int r = got == NULL && want != NULL ? differ(diff, difflen, path, want, JM_ABSENT, NULL)
+                                        : cmp(b, want, got, path, diff, difflen);
     if (r == 0)
         b->committed = b->n;
     else
@@ -458,6 +463,42 @@ jm_compare_str(jm_binds *b, const char *want, const char *got, const char *path,
     json_object_put(w);
     json_object_put(g);
     return r;
+}
+
+static void
+learn(jm_binds *b, json_object *want, json_object *got)
+{
+    if (json_object_is_type(want, json_type_string) && json_object_is_type(got, json_type_string)) {
+        size_t mark = b->n;
+        if (str_match(b, json_object_get_string(want), json_object_get_string(got)))
+            b->committed = b->n; /* consistent with everything bound so far: keep */
+        else
+            pending_drop(b, mark);
+        return;
+    }
+    if (json_object_is_type(want, json_type_object) && json_object_is_type(got, json_type_object)) {
+        json_object_object_foreach(want, key, wv)
+        {
+            json_object *gv = NULL;
+            if (strcmp(key, "managedFields") != 0 && json_object_object_get_ex(got, key, &gv))
+                learn(b, wv, gv);
+        }
+        return;
+    }
+    if (json_object_is_type(want, json_type_array) && json_object_is_type(got, json_type_array)) {
+        size_t n = json_object_array_length(want);
+        if (json_object_array_length(got) < n) n = json_object_array_length(got);
+        for (size_t i = 0; i < n; i++)
+            learn(b, json_object_array_get_idx(want, i), json_object_array_get_idx(got, i));
+    }
+}
+
+void
+jm_learn(jm_binds *b, json_object *want, json_object *got)
+{
+    pending_drop(b, b->committed);
+    learn(b, want, got);
+    pending_drop(b, b->committed);
 }
 
 /* ---- substitution ------------------------------------------------------------------ */

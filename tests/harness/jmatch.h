@@ -41,6 +41,11 @@ int jm_compare(jm_binds *b, json_object *want, json_object *got, const char *pat
 int jm_compare_str(jm_binds *b, const char *want, const char *got, const char *path, char *diff,
                    size_t difflen);
 
+/* After a mismatch: bind what can be bound from the parts of got that do match want, value
+ * by value (string leaves at the same paths, each consistent with the bindings so far), so
+ * later requests of the file can still be built and later differences stay meaningful. */
+void jm_learn(jm_binds *b, json_object *want, json_object *got);
+
 /* Replace placeholders in a string about to be sent: bound ones by their value, <time> by a
  * fixed timestamp. An unbound <uid:N> or <rv:N> in a request is one the client invented: a
  * new made-up uid, or a resourceVersion 1000000 beyond every one bound so far (a "future"
