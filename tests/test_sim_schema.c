@@ -786,6 +786,152 @@ test_upstream_crds(void **state)
     sim_schema_free(s);
 }
 
+/* ---- random objects ----------------------------------------------------------
+ * Objects built from the schema's own field names (so the walk goes deep)
+ * with random values: apply never crashes and answers 0 or 422, and it is
+ * idempotent: a second apply prunes nothing and changes nothing. */
+
+static uint64_t rs = 0xfeedfacecafebeefULL;
+
+static unsigned
+rnd(unsigned n)
+{
+    rs ^= rs << 13;
+    rs ^= rs >> 7;
+    rs ^= rs << 17;
+    return (unsigned)(rs % n);
+}
+
+static json_object *
+rand_field_value(int depth)
+{
+    static const char *const names[] = {"spec",
+                                        "podTemplate",
+                                        "containers",
+                                        "ports",
+                                        "containerPort",
+                                        "name",
+                                        "image",
+                                        "env",
+                                        "valueFrom",
+                                        "configMapKeyRef",
+                                        "key",
+                                        "resources",
+                                        "limits",
+                                        "cpu",
+                                        "protocol",
+                                        "metadata",
+                                        "labels",
+                                        "status",
+                                        "conditions",
+                                        "type",
+                                        "replicas",
+                                        "operatingMode",
+                                        "shutdownPolicy",
+                                        "bogus",
+                                        "volumeClaimTemplates",
+                                        "accessModes",
+                                        "lifecycle",
+                                        "shutdownTime",
+                                        "volumes",
+                                        "emptyDir"};
+    unsigned k = depth > 6 ? rnd(5) : rnd(9);
+
+    switch (k) {
+    case 0:
+        return NULL;
+    case 1:
+        return json_object_new_int((int)rnd(200) - 100);
+    case 2:
+        return json_object_new_string(rnd(2) ? "Running" : "2026-11-23T18:55:00Z");
+    case 3:
+        return json_object_new_boolean((int)rnd(2));
+    case 4:
+        return json_object_new_string("x");
+    case 5:
+    case 6:
+    case 7: {
+        json_object *o = json_object_new_object();
+        for (unsigned i = rnd(5); i > 0; i--)
+            json_object_object_add(o, names[rnd(sizeof names / sizeof names[0])],
+                                   rand_field_value(depth + 1));
+        return o;
+    }
+    default: {
+        json_object *a = json_object_new_array();
+        for (unsigned i = rnd(3); i > 0; i--)
+            json_object_array_add(a, rand_field_value(depth + 1));
+        return a;
+    }
+    }
+}
+
+static void
+random_apply(sim_schema *s, int iterations)
+{
+    int valid = 0;
+
+    for (int it = 0; it < iterations; it++) {
+        json_object *obj = json_object_new_object();
+        json_object_object_add(obj, "apiVersion",
+                               json_object_new_string("agents.x-k8s.io/v1beta1"));
+        json_object_object_add(obj, "kind", json_object_new_string("Sandbox"));
+        json_object *spec = rand_field_value(1);
+        if (rnd(2)) {
+            /* a plausible core so the walk reaches the PodSpec */
+            json_object *c = json_object_new_object(), *cs = json_object_new_array();
+            json_object *ps = json_object_new_object(), *pt = json_object_new_object();
+            json_object_object_add(c, "name", json_object_new_string("c"));
+            json_object_object_add(c, "image", json_object_new_string("i"));
+            json_object_object_add(c, "ports", rand_field_value(5));
+            json_object_object_add(c, "env", rand_field_value(5));
+            json_object_array_add(cs, c);
+            json_object_object_add(ps, "containers", cs);
+            json_object_object_add(pt, "spec", ps);
+            json_object_put(spec);
+            spec = json_object_new_object();
+            json_object_object_add(spec, "podTemplate", pt);
+        }
+        json_object_object_add(obj, "spec", spec);
+        if (rnd(2)) json_object_object_add(obj, "status", rand_field_value(1));
+        json_object *old = rnd(3) == 0 ? rand_field_value(0) : NULL;
+        sim_schema_report rep;
+        sim_schema_report_init(&rep);
+        int rc = sim_schema_apply(s, obj, old, SIM_SCHEMA_ALL, &rep);
+        assert_true(rc == 0 || rc == ERR_UNPROCESSABLE);
+        assert_true((rc == 0) == (rep.causes.n == 0));
+        valid += rc == 0;
+        sim_schema_report_fini(&rep);
+
+        json_object *again = NULL;
+        json_object_deep_copy(obj, &again, NULL);
+        sim_schema_report_init(&rep);
+        sim_schema_apply(s, again, NULL, SIM_SCHEMA_PRUNE | SIM_SCHEMA_DEFAULT, &rep);
+        if (rep.npruned != 0 || !sim_json_equal(again, obj))
+            fail_msg("second apply changed the object (iteration %d): pruned %s\n%s", it,
+                     pruned_list(&rep), json_object_to_json_string(obj));
+        sim_schema_report_fini(&rep);
+        json_object_put(again);
+        json_object_put(obj);
+        json_object_put(old);
+    }
+    print_message("%d random objects, %d valid\n", iterations, valid);
+}
+
+static void
+test_random_objects(void **state)
+{
+    (void)state;
+    random_apply(our_crds[0].s, 3000);
+    sim_schema *up = upstream_schema("agents.x-k8s.io_sandboxes.yaml");
+    if (up == NULL) {
+        print_message("SKIP: upstream CRD random objects (no %s)\n", UPSTREAM_DIR);
+        return;
+    }
+    random_apply(up, 3000);
+    sim_schema_free(up);
+}
+
 /* ---- RE2 -> ERE ---------------------------------------------------------- */
 
 static void
@@ -892,6 +1038,7 @@ main(void)
         cmocka_unit_test(test_causes_helpers),
         cmocka_unit_test(test_upstream_crds),
         cmocka_unit_test(test_re2_translation),
+        cmocka_unit_test(test_random_objects),
         cmocka_unit_test(test_throughput),
     };
     size_t nf = sizeof fixed / sizeof fixed[0];

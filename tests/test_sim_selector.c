@@ -284,6 +284,58 @@ test_garbage(void **state)
     assert_int_equal(sim_selector_parse("a b", &sel, NULL, 0), ERR_BADREQUEST);
 }
 
+/* Random strings over the grammar's alphabet: parsing never crashes, and
+ * every selector that parses prints a canonical form that parses back to
+ * the same canonical form with the same matching. */
+static void
+test_random_roundtrip(void **state)
+{
+    (void)state;
+    static const char *const atoms[] = {"a", "b", "env", "x.io/k", "=", "==", "!=", "!", ",", "(",
+                                        ")", " ", "in",  "notin",  ">", "<",  "1",  "-", ""};
+    uint64_t st = 0x1234567887654321ULL;
+    char text[128], err[512];
+    size_t parsed = 0;
+
+    for (int it = 0; it < 20000; it++) {
+        size_t len = 0;
+        text[0] = '\0';
+        st ^= st << 13;
+        st ^= st >> 7;
+        st ^= st << 17;
+        for (unsigned n = (unsigned)(st % 9); n > 0; n--) {
+            st ^= st << 13;
+            st ^= st >> 7;
+            st ^= st << 17;
+            const char *a = atoms[st % (sizeof atoms / sizeof atoms[0])];
+            if (len + strlen(a) + 1 >= sizeof text) break;
+            strcat(text, a);
+            len += strlen(a);
+        }
+        sim_selector *sel = NULL, *again = NULL;
+        int rc = sim_selector_parse(text, &sel, err, sizeof err);
+        assert_true(rc == 0 || rc == ERR_BADREQUEST);
+        if (rc != 0) {
+            assert_null(sel);
+            assert_true(strncmp(err, "unable to parse requirement: ", 29) == 0 ||
+                        strncmp(err, "key: ", 5) == 0 || strncmp(err, "values", 6) == 0);
+            continue;
+        }
+        parsed++;
+        const char *canon = sim_selector_string(sel);
+        if (sim_selector_parse(canon, &again, err, sizeof err) != 0)
+            fail_msg("'%s' -> '%s' does not parse back: %s", text, canon, err);
+        assert_string_equal(sim_selector_string(again), canon);
+        json_object *labels = json_tokener_parse("{\"a\":\"1\",\"env\":\"b\"}");
+        assert_int_equal(sim_selector_matches(sel, labels), sim_selector_matches(again, labels));
+        json_object_put(labels);
+        sim_selector_free(sel);
+        sim_selector_free(again);
+    }
+    print_message("%zu of 20000 random selectors parsed and round-tripped\n", parsed);
+    assert_true(parsed > 100);
+}
+
 /* ---- golden rows --------------------------------------------------------- */
 
 typedef struct {
@@ -465,7 +517,7 @@ main(void)
         print_message("golden selector files not found: golden rows skipped\n");
     }
 
-    size_t total = nm + ne + nf + 2 + ng, k = 0;
+    size_t total = nm + ne + nf + 3 + ng, k = 0;
     struct CMUnitTest *tests = calloc(total, sizeof *tests);
     for (size_t i = 0; i < nm; i++, k++) {
         tests[k].name = match_rows[i].name;
@@ -486,6 +538,8 @@ main(void)
     tests[k++].test_func = test_requirements;
     tests[k].name = "garbage";
     tests[k++].test_func = test_garbage;
+    tests[k].name = "random-roundtrip";
+    tests[k++].test_func = test_random_roundtrip;
     for (size_t i = 0; i < ng; i++, k++) {
         tests[k].name = gold[i].name;
         tests[k].test_func = test_gold_row;
