@@ -494,11 +494,41 @@ test_kubesim_smoke(void **state)
     harness_free(h);
 }
 
+/* The controller runs against kubesim, keeps running, and stops cleanly on SIGTERM. */
+static void
+test_controller_lifecycle(void **state)
+{
+    (void)state;
+    char bin[4096];
+    if (access(harness_bin_path("agent-sandbox-controller", bin, sizeof bin), X_OK) != 0) {
+        fprintf(stderr, "SKIP controller_lifecycle: %s does not exist (yet)\n", bin);
+        skip();
+    }
+    if (getenv("TEST_KUBECONFIG") == NULL &&
+        access(harness_bin_path("kubesim", bin, sizeof bin), X_OK) != 0) {
+        fprintf(stderr, "SKIP controller_lifecycle: %s does not exist (yet)\n", bin);
+        skip();
+    }
+    harness *h = harness_new();
+    assert_non_null(h);
+    assert_int_equal(harness_start_sim(h, NULL), 0);
+    assert_int_equal(harness_start_controller(h, 1, NULL), 0);
+    assert_int_equal(harness_start_controller(h, 1, NULL), ERR_INVALID); /* one at a time */
+    harness_sleep(h, 1000);
+    assert_int_equal(harness_controller_running(h), 1);
+    int code = -1;
+    assert_int_equal(harness_stop_controller(h, &code), 0);
+    assert_int_equal(code, 0);
+    assert_int_equal(harness_controller_running(h), 0);
+    harness_pass(h);
+    harness_free(h);
+}
+
 int
 main(void)
 {
     enum { NKC = sizeof kc_rows / sizeof kc_rows[0], NJM = sizeof jm_rows / sizeof jm_rows[0] };
-    struct CMUnitTest tests[NKC + NJM + 3];
+    struct CMUnitTest tests[NKC + NJM + 4];
     size_t n = 0;
     for (size_t i = 0; i < NKC; i++)
         tests[n++] = (struct CMUnitTest){.name = kc_rows[i].name,
@@ -511,5 +541,7 @@ main(void)
     tests[n++] = (struct CMUnitTest){.name = "jmatch_subst", .test_func = test_jmatch_subst};
     tests[n++] = (struct CMUnitTest){.name = "fake_server", .test_func = test_fake_server};
     tests[n++] = (struct CMUnitTest){.name = "kubesim_smoke", .test_func = test_kubesim_smoke};
+    tests[n++] =
+        (struct CMUnitTest){.name = "controller_lifecycle", .test_func = test_controller_lifecycle};
     return _cmocka_run_group_tests("test_harness", tests, n, NULL, NULL);
 }
