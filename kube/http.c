@@ -315,8 +315,10 @@ kube__http_start(kube__req *r)
     struct curl_slist *h = NULL, *t;
     char line[256];
     h = curl_slist_append(h, "Accept: application/json");
-    if (h && r->content_type) {
-        snprintf(line, sizeof(line), "Content-Type: %s", r->content_type);
+    if (h && (r->content_type || r->body)) {
+        /* a body without a type would go out as a form (curl's POST default) */
+        snprintf(line, sizeof(line), "Content-Type: %s",
+                 r->content_type ? r->content_type : "application/json");
         h = (t = curl_slist_append(h, line)) ? t : (curl_slist_free_all(h), NULL);
     }
     if (h) /* no "Expect: 100-continue" round trip for large bodies */

@@ -209,6 +209,22 @@ group_setup(void **state)
                "{\"type\":\"ADDED\",\"object\":{\"kind\":\"Service\",\"metadata\":{\"name\":"
                "\"s1\"}}}\n{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Service\",\"metadata\":"
                "{\"resourceVersion\":\"12\"}}}\n");
+    /* a long stream: stopped or aborted by an ERROR event part-way */
+    {
+        size_t n = 0, cap = 4u << 20;
+        char *big = malloc(cap + 512);
+        n += (size_t)sprintf(big, "%s",
+                             "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"e0\"}}}\n"
+                             "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410,"
+                             "\"reason\":\"Expired\",\"message\":\"too old resource version\"}}\n");
+        while (n < cap)
+            n += (size_t)sprintf(big + n,
+                                 "{\"type\":\"ADDED\",\"object\":{\"metadata\":{"
+                                 "\"name\":\"filler-%zu\"}}}\n",
+                                 n);
+        write_file("htdocs/api/v1/namespaces/ns/events", big);
+        free(big);
+    }
     g.port = free_port();
     g.pid = start_nghttpd(g.port, 0);
     g.port_verify = free_port();
@@ -392,6 +408,7 @@ test_http11_when_h2_off(void **state)
 }
 
 typedef struct wres {
+    kube_watch *stop_at_first; /* stop from inside the first event */
     int events, ends, end_err;
     enum kube_event_type types[4];
     char end_msg[256];
@@ -404,6 +421,7 @@ w_event(enum kube_event_type type, json_object *obj, void *udata)
     wres *w = udata;
     if (w->events < 4) w->types[w->events] = type;
     w->events++;
+    if (w->stop_at_first && w->events == 1) kube_watch_stop(w->stop_at_first);
 }
 
 static void
@@ -442,6 +460,65 @@ test_h2_watch_and_request(void **state)
     assert_int_equal(w.types[1], KUBE_BOOKMARK);
     assert_int_equal(r.err, 0);
     assert_string_equal(r.name, "p2");
+    kube_stats st;
+    kube_client_stats(c, &st);
+    assert_int_equal(st.connects, 1);
+    kube_client_free(c);
+    ev_loop_destroy(loop);
+}
+
+/* An in-stream ERROR aborts only its own h2 stream: the connection, and
+ * the requests sharing it, carry on. So does kube_watch_stop mid-stream. */
+typedef struct abort_ctx {
+    wres w;
+    many m;
+    kube_watch *stop_me;
+    int stopped;
+} abort_ctx;
+
+static int
+abort_all_done(void *arg)
+{
+    abort_ctx *a = arg;
+    return a->w.ends > 0 && all_done(&a->m);
+}
+
+static int
+one_end(void *arg)
+{
+    return ((wres *)arg)->ends > 0;
+}
+
+static void
+test_h2_abort_keeps_connection(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_NGHTTPD();
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    kube_client *c = client(loop, g.port, "127.0.0.1", 1, 0, 0, 1);
+    abort_ctx a = {0};
+    assert_non_null(kube_watch_start(c, &KUBE_EVENTS, "ns", NULL, w_event, w_end, &a.w));
+    for (int i = 0; i < NPARALLEL; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "p%d", i);
+        kube_get(c, &KUBE_PODS, "ns", name, NULL, on_done, &a.m.r[i]);
+    }
+    run_until(loop, abort_all_done, &a, 10000);
+    assert_int_equal(a.w.end_err, ERR_GONE);
+    assert_int_equal(a.w.events, 2); /* ADDED, ERROR; nothing after */
+    for (int i = 0; i < NPARALLEL; i++)
+        if (a.m.r[i].err) fail_msg("request %d: %s", i, a.m.r[i].message);
+    /* stop a second 4 MB watch mid-stream from inside its first event */
+    wres w2 = {0};
+    w2.stop_at_first = kube_watch_start(c, &KUBE_EVENTS, "ns", NULL, w_event, w_end, &w2);
+    assert_non_null(w2.stop_at_first);
+    run_until(loop, one_end, &w2, 5000);
+    assert_int_equal(w2.end_err, ERR_CANCELED);
+    assert_int_equal(w2.events, 1);
+    res r = {0};
+    kube_get(c, &KUBE_PODS, "ns", "p1", NULL, on_done, &r);
+    run_until(loop, one_done, &r, 5000);
+    assert_int_equal(r.err, 0);
     kube_stats st;
     kube_client_stats(c, &st);
     assert_int_equal(st.connects, 1);
@@ -541,9 +618,13 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_h2_multiplexed),       cmocka_unit_test(test_http11_when_h2_off),
-        cmocka_unit_test(test_h2_watch_and_request), cmocka_unit_test(test_tls_unknown_ca),
-        cmocka_unit_test(test_tls_wrong_host),       cmocka_unit_test(test_tls_insecure),
+        cmocka_unit_test(test_h2_multiplexed),
+        cmocka_unit_test(test_http11_when_h2_off),
+        cmocka_unit_test(test_h2_watch_and_request),
+        cmocka_unit_test(test_tls_unknown_ca),
+        cmocka_unit_test(test_h2_abort_keeps_connection),
+        cmocka_unit_test(test_tls_wrong_host),
+        cmocka_unit_test(test_tls_insecure),
         cmocka_unit_test(test_client_certificate),
     };
     return cmocka_run_group_tests_name("kube_h2", tests, group_setup, group_teardown);
