@@ -65,6 +65,8 @@
 #define WATCH_WAIT_MS     3000
 #define DIFF_LEN          2048
 #define MAX_PRINTED_DIFFS 12
+#define REPORT_SETUP      -1 /* report() about setup steps */
+#define REPORT_END        -2 /* report() about the end of the run (kubesim's exit) */
 
 /* ---- per-file table ---------------------------------------------------------------- */
 
@@ -257,7 +259,7 @@ report(replay *r, int idx, const char *fmt, ...)
         snprintf(line, sizeof line, "#%d %s %s: %s", idx, jx_str_or(rq, "method", "?"),
                  jx_str_or(rq, "path", "?"), msg);
     } else {
-        snprintf(line, sizeof line, "setup: %s", msg);
+        snprintf(line, sizeof line, "%s: %s", idx == REPORT_END ? "end" : "setup", msg);
     }
     if (r->cs->ndiffs == 0) snprintf(r->cs->first, sizeof r->cs->first, "%s", line);
     if (r->cs->ndiffs < MAX_PRINTED_DIFFS)
@@ -593,7 +595,7 @@ run_step(replay *r, const char *step)
     char verb[16], a[1024], b[512];
     const char *rest = NULL;
     if (sscanf(step, "%15s %1023s", verb, a) != 2) {
-        report(r, -1, "bad step %s", step);
+        report(r, REPORT_SETUP, "bad step %s", step);
         return;
     }
     rest = strchr(strchr(step, ' ') + 1, ' ');
@@ -603,32 +605,33 @@ run_step(replay *r, const char *step)
         harness_request(r->h, "POST", a, body ? "application/json" : NULL, body,
                         body ? strlen(body) : 0, NULL, &got);
         if (got.status < 200 || got.status > 299)
-            report(r, -1, "%s %s answered %ld: %.300s", verb, a, got.status, got.body);
+            report(r, REPORT_SETUP, "%s %s answered %ld: %.300s", verb, a, got.status, got.body);
         harness_resp_fini(&got);
     } else if (strcmp(verb, "BIND") == 0) {
         char path[1024];
         if (sscanf(step, "BIND %1023s %1023s %511s", a, path, b) != 3) {
-            report(r, -1, "bad step %s", step);
+            report(r, REPORT_SETUP, "bad step %s", step);
             return;
         }
         long status;
         json_object *o = harness_get_json(r->h, path, &status);
         const char *v = jx_str(o, b);
         if (v == NULL || jm_bind(r->binds, a, v) != 0)
-            report(r, -1, "BIND %s: GET %s answered %ld without a usable %s", a, path, status, b);
+            report(r, REPORT_SETUP, "BIND %s: GET %s answered %ld without a usable %s", a, path,
+                   status, b);
         json_object_put(o);
     } else if (strcmp(verb, "WAIT") == 0) {
         if (rest == NULL || sscanf(rest + 1, "%511s", b) != 1) {
-            report(r, -1, "bad step %s", step);
+            report(r, REPORT_SETUP, "bad step %s", step);
             return;
         }
         if (harness_poll(r->h, a, bind_pred, b, POLL_TIMEOUT_MS, 100, NULL) != 0)
-            report(r, -1, "WAIT: %s never showed %s within %d ms", a, b, POLL_TIMEOUT_MS);
+            report(r, REPORT_SETUP, "WAIT: %s never showed %s within %d ms", a, b, POLL_TIMEOUT_MS);
     } else if (strcmp(verb, "ENDWATCH") == 0) {
         int idx = atoi(a);
         if (idx >= 0 && idx < MAX_EXCHANGES) finish_watch(r, idx);
     } else {
-        report(r, -1, "unknown step %s", step);
+        report(r, REPORT_SETUP, "unknown step %s", step);
     }
 }
 
@@ -672,7 +675,8 @@ create_namespaces(replay *r)
         harness_request(r->h, "POST", "/api/v1/namespaces", "application/json", body, strlen(body),
                         NULL, &got);
         if (got.status != 201)
-            report(r, -1, "creating namespace %s answered %ld: %.300s", ns, got.status, got.body);
+            report(r, REPORT_SETUP, "creating namespace %s answered %ld: %.300s", ns, got.status,
+                   got.body);
         harness_resp_fini(&got);
     }
 }
@@ -723,7 +727,7 @@ test_golden_file(void **state)
     args[na] = NULL;
     cs->result = R_FAIL;
     if (harness_start_sim(r.h, args) != 0) {
-        report(&r, -1, "kubesim did not start");
+        report(&r, REPORT_SETUP, "kubesim did not start");
     } else {
         create_namespaces(&r);
         for (int i = 0; i < nex; i++) {
@@ -735,7 +739,8 @@ test_golden_file(void **state)
             finish_watch(&r, i);
         int code = -1;
         harness_stop_sim(r.h, &code);
-        if (code != 0) report(&r, -1, "kubesim exited with status %d after SIGTERM", code);
+        if (code != 0)
+            report(&r, REPORT_END, "kubesim exited with status %d after SIGTERM (log above)", code);
     }
     cs->ms = time_mono_ms() - t0;
     if (cs->ndiffs == 0) {
