@@ -501,8 +501,21 @@ validate_array(actx *a, const sn_node *n, json_object *v)
                               ? same_map_keys(n, e, f)
                               : sim_json_equal(e, f);
                 if (!dup) continue;
+                /* a map list reports the key fields only, a set the value */
+                json_object *shown = NULL;
+                if ((n->flags & SN_LIST_MAP) && n->nmap_keys > 0 &&
+                    json_object_is_type(e, json_type_object)) {
+                    if ((shown = json_object_new_object()) == NULL) a->nomem = 1;
+                    for (size_t k = 0; shown != NULL && k < n->nmap_keys; k++) {
+                        json_object *kv = NULL;
+                        if (json_object_object_get_ex(e, n->map_keys[k], &kv))
+                            json_object_object_add(shown, n->map_keys[k], json_object_get(kv));
+                    }
+                }
                 size_t old = push_idx(a, i);
-                if (sim_causes_duplicate(&a->r->causes, a->path, e) != 0) a->nomem = 1;
+                if (sim_causes_duplicate(&a->r->causes, a->path, shown ? shown : e) != 0)
+                    a->nomem = 1;
+                json_object_put(shown);
                 pop(a, old);
                 break;
             }

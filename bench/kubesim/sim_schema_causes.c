@@ -119,6 +119,84 @@ go_quote(const char *s, char *buf, size_t len)
     return o;
 }
 
+static int
+cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void
+put_str(char *buf, size_t len, size_t *o, const char *s)
+{
+    for (; *s; s++, (*o)++)
+        if (*o + 1 < len) buf[*o] = *s;
+}
+
+/* Go's %#v of an unstructured value: maps with sorted keys as
+ * map[string]interface {}{"k":v, ...}, slices as []interface {}{v, ...},
+ * strings quoted, numbers and booleans bare, null as interface {}(nil). */
+static void
+go_sharp_v(json_object *v, char *buf, size_t len, size_t *o, int depth)
+{
+    char tmp[64];
+
+    if (depth > 16) {
+        put_str(buf, len, o, "...");
+        return;
+    }
+    switch (v ? json_object_get_type(v) : json_type_null) {
+    case json_type_null:
+        put_str(buf, len, o, "interface {}(nil)");
+        return;
+    case json_type_string: {
+        const char *s = json_object_get_string(v);
+        size_t need = 2 * strlen(s) + 8;
+        char *q = malloc(need);
+        if (q == NULL) return;
+        go_quote(s, q, need);
+        put_str(buf, len, o, q);
+        free(q);
+        return;
+    }
+    case json_type_array:
+        put_str(buf, len, o, "[]interface {}{");
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            if (i) put_str(buf, len, o, ", ");
+            go_sharp_v(json_object_array_get_idx(v, i), buf, len, o, depth + 1);
+        }
+        put_str(buf, len, o, "}");
+        return;
+    case json_type_object: {
+        size_t n = (size_t)json_object_object_length(v), k = 0;
+        const char **keys = calloc(n + 1, sizeof *keys);
+        if (keys == NULL) return;
+        json_object_object_foreach(v, key, val)
+        {
+            (void)val;
+            keys[k++] = key;
+        }
+        qsort(keys, k, sizeof *keys, cmp_key);
+        put_str(buf, len, o, "map[string]interface {}{");
+        for (size_t i = 0; i < k; i++) {
+            char *q = malloc(2 * strlen(keys[i]) + 8);
+            if (q == NULL) break;
+            go_quote(keys[i], q, 2 * strlen(keys[i]) + 8);
+            if (i) put_str(buf, len, o, ", ");
+            put_str(buf, len, o, q);
+            put_str(buf, len, o, ":");
+            free(q);
+            go_sharp_v(json_object_object_get(v, keys[i]), buf, len, o, depth + 1);
+        }
+        put_str(buf, len, o, "}");
+        free(keys);
+        return;
+    }
+    default:
+        snprintf(tmp, sizeof tmp, "%s", json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+        put_str(buf, len, o, tmp);
+    }
+}
+
 const char *
 sim_value_text(json_object *value, char *buf, size_t len)
 {
@@ -138,17 +216,10 @@ sim_value_text(json_object *value, char *buf, size_t len)
         snprintf(buf, len, "%s", json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN));
         break;
     case json_type_object:
-        /* Go prints an unstructured map with %#v. */
-        snprintf(buf, len, "map[string]interface {}%s",
-                 json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN |
-                                                           JSON_C_TO_STRING_NOSLASHESCAPE));
-        break;
     case json_type_array: {
-        const char *s = json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN |
-                                                                  JSON_C_TO_STRING_NOSLASHESCAPE);
-        size_t n = strlen(s);
-        /* [a,b] -> []interface {}{a, b} (approximation of %#v) */
-        snprintf(buf, len, "[]interface {}{%.*s}", n >= 2 ? (int)(n - 2) : 0, s + 1);
+        size_t o = 0;
+        go_sharp_v(value, buf, len, &o, 0);
+        buf[o < len ? o : len - 1] = '\0';
         break;
     }
     }
