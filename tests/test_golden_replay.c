@@ -740,7 +740,8 @@ test_golden_file(void **state)
         int code = -1;
         harness_stop_sim(r.h, &code);
         if (code != 0)
-            report(&r, REPORT_END, "kubesim exited with status %d after SIGTERM (log above)", code);
+            report(&r, REPORT_END, "kubesim exited with status %d after SIGTERM (its log follows)",
+                   code);
     }
     cs->ms = time_mono_ms() - t0;
     if (cs->ndiffs == 0) {
