@@ -377,6 +377,45 @@ test_parse_garbage(void **state)
     }
 }
 
+/* Random byte mutations of a complete kubeconfig: always a config or a
+ * one-line error naming the file; never a crash (ASan runs this too). */
+static void
+test_mutations(void **state)
+{
+    (void)state;
+    char *base =
+        expand(HEAD("    client-certificate-data: @CERT64@\n    client-key-data: @KEY64@\n",
+                    "    certificate-authority-data: @CA64@\n"));
+    size_t len = strlen(base);
+    char *buf = malloc(len + 1);
+    unsigned seed = 777;
+    int ok = 0, bad = 0;
+    for (int iter = 0; iter < 2000; iter++) {
+        memcpy(buf, base, len + 1);
+        int flips = 1 + rand_r(&seed) % 3;
+        for (int k = 0; k < flips; k++) {
+            static const char pool[] = ":-[]{}\"'&*!|> \n\tAz=%";
+            buf[(size_t)rand_r(&seed) % len] = pool[(size_t)rand_r(&seed) % (sizeof(pool) - 1)];
+        }
+        kube_config cfg;
+        char err[512] = "";
+        int rc = kube_config_parse(buf, len, "m.yaml", NULL, &cfg, err, sizeof(err));
+        if (rc == 0) {
+            assert_non_null(cfg.server);
+            kube_config_fini(&cfg);
+            ok++;
+        } else {
+            assert_int_equal(rc, ERR_CONFIG);
+            assert_non_null(strstr(err, "m.yaml"));
+            assert_null(strchr(err, '\n'));
+            bad++;
+        }
+    }
+    assert_true(ok > 0 && bad > 0);
+    free(buf);
+    free(base);
+}
+
 static int
 group_setup(void **state)
 {
@@ -403,7 +442,7 @@ int
 main(void)
 {
     enum { NROWS = sizeof(rows) / sizeof(rows[0]) };
-    struct CMUnitTest tests[NROWS + 6];
+    struct CMUnitTest tests[NROWS + 7];
     for (size_t i = 0; i < NROWS; i++) {
         tests[i] = (struct CMUnitTest){rows[i].name, test_row, NULL, NULL, (void *)&rows[i]};
     }
@@ -412,5 +451,6 @@ main(void)
     tests[NROWS + 2] = (struct CMUnitTest)cmocka_unit_test(test_home_config);
     tests[NROWS + 3] = (struct CMUnitTest)cmocka_unit_test(test_in_cluster);
     tests[NROWS + 4] = (struct CMUnitTest)cmocka_unit_test(test_parse_garbage);
-    return _cmocka_run_group_tests("kube_config", tests, NROWS + 5, group_setup, group_teardown);
+    tests[NROWS + 5] = (struct CMUnitTest)cmocka_unit_test(test_mutations);
+    return _cmocka_run_group_tests("kube_config", tests, NROWS + 6, group_setup, group_teardown);
 }
