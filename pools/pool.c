@@ -35,7 +35,8 @@ typedef struct pool_member {
     char *node_name; /* status.nodeName, "" when unscheduled */
     pool_pool *pool;
     pool_node *node;
-    int ready, has_ips, reserved;
+    int ready, has_ips, reserved, parked;
+    char rv[32]; /* last resourceVersion seen ("" if unknown) */
     int64_t created_ms;
     enum slot slot;
     size_t hidx;
@@ -54,7 +55,7 @@ struct pool_pool {
     pool__hmap nodes;
     pool__heap node_heap;
     pool__heap fallback;
-    size_t pending, members, reserved;
+    size_t pending, members, reserved, parked;
 };
 
 struct pool_set {
@@ -187,7 +188,7 @@ static int
 link_member(pool_member *m)
 {
     pool_pool *p = m->pool;
-    if (m->reserved) return 0;
+    if (m->reserved || m->parked) return 0;
     pool_node *n = node_get(p, m->node_name);
     if (n == NULL) return ERR_NOMEM;
     m->node = n;
@@ -233,6 +234,7 @@ member_destroy(pool_set *s, pool_member *m)
     pool__hmap_del(&s->members, m->key);
     p->members--;
     if (m->reserved) p->reserved--;
+    if (m->parked) p->parked--;
     free(m->node_name);
     free(m->key);
     free(m);
@@ -326,6 +328,13 @@ pool_upsert(pool_set *s, const char *ns, const char *name, const pool_member_inf
     }
     free(m->node_name);
     m->node_name = node;
+    if (info->rv == NULL || strcmp(info->rv, m->rv) != 0) {
+        if (m->parked) { /* a fresher version: worth another compare-and-swap */
+            m->parked = 0;
+            p->parked--;
+        }
+        snprintf(m->rv, sizeof m->rv, "%s", info->rv ? info->rv : "");
+    }
     m->ready = info->ready != 0;
     m->has_ips = info->has_pod_ips != 0;
     m->created_ms = info->created_ms;
@@ -395,6 +404,7 @@ pool_observe(pool_set *s, json_object *sb)
         .has_pod_ips = ips != NULL && json_object_array_length(ips) > 0,
         .node = jx_str(sb, "status.nodeName"),
         .created_ms = created,
+        .rv = jx_str(sb, "metadata.resourceVersion"),
     };
     return pool_upsert(s, ns, name, &info);
 }
@@ -454,6 +464,21 @@ pool_release(pool_set *s, const char *ns, const char *name)
 }
 
 void
+pool_release_conflict(pool_set *s, const char *ns, const char *name, const char *rv_tried)
+{
+    pool_member *m = member_find(s, ns, name);
+    if (m == NULL || !m->reserved) return;
+    if (rv_tried != NULL && *rv_tried && strcmp(m->rv, rv_tried) == 0) {
+        m->reserved = 0;
+        m->pool->reserved--;
+        m->parked = 1;
+        m->pool->parked++;
+        return;
+    }
+    pool_release(s, ns, name);
+}
+
+void
 pool_done(pool_set *s, const char *ns, const char *name)
 {
     pool_forget(s, ns, name);
@@ -469,6 +494,7 @@ pool_get_stats(const pool_set *s, const char *ns, const char *pool, pool_stats *
     if (p == NULL) return;
     out->members = p->members;
     out->reserved = p->reserved;
+    out->parked = p->parked;
     out->pending = p->pending;
     out->fallback = p->fallback.n;
     for (size_t i = 0; i < p->nodes.nb; i++)

@@ -25,6 +25,8 @@
  * node for Ready members, one per pool of nodes, one per pool for the
  * fallback).
  *
+ * Parking: see pool_release_conflict().
+ *
  * Reservation: a taken member is RESERVED: invisible to pool_take and not
  * counted as queued, until its adoption write returns: pool_release() puts
  * it back (409 Conflict: the store will deliver the fresher object),
@@ -50,6 +52,7 @@ typedef struct pool_member_info {
     int has_pod_ips;    /* status.podIPs non-empty */
     const char *node;   /* status.nodeName or NULL */
     int64_t created_ms; /* metadata.creationTimestamp (wall ms) */
+    const char *rv;     /* metadata.resourceVersion or NULL (see pool_release_conflict) */
 } pool_member_info;
 
 typedef struct pool_pick {
@@ -64,6 +67,7 @@ typedef struct pool_stats {
     size_t fallback; /* takeable: podIPs, not Ready */
     size_t pending;  /* without podIPs */
     size_t reserved;
+    size_t parked; /* lost a compare-and-swap; waiting for a fresher cache event */
 } pool_stats;
 
 pool_set *pool_set_new(void);
@@ -89,6 +93,13 @@ int pool_take(pool_set *s, const char *ns, const char *pool, pool_pick *out);
  * done: forget the member (adopted, or 404). Both no-ops when unknown. */
 void pool_release(pool_set *s, const char *ns, const char *name);
 void pool_done(pool_set *s, const char *ns, const char *name);
+/* End a reservation whose compare-and-swap write failed with 409 while
+ * carrying resourceVersion rv_tried. If a cache event with another
+ * resourceVersion arrived meanwhile the member goes straight back into the
+ * order; otherwise it is PARKED (not takeable, not queued) until the next
+ * event brings a different resourceVersion, so claims do not retry a
+ * version the server already refused. */
+void pool_release_conflict(pool_set *s, const char *ns, const char *name, const char *rv_tried);
 
 /* Counters of one pool (all zero when unknown). */
 void pool_get_stats(const pool_set *s, const char *ns, const char *pool, pool_stats *out);

@@ -82,6 +82,7 @@ typedef struct pass {
     char msg[1536];
     int create_pending;
     int adopt_exhausted;
+    int deleting_claim; /* expiry deletes the claim: no more claim writes */
 } pass;
 
 static void
@@ -150,13 +151,15 @@ settle(pass *p)
                 if (p->in->pools) {
                     if (o->err == ERR_NOTFOUND)
                         pool_done(p->in->pools, p->ns, st->reserved);
-                    else /* 409: the store brings the fresher object */
+                    else if (o->err == ERR_CONFLICT) /* parked until a fresher event */
+                        pool_release_conflict(p->in->pools, p->ns, st->reserved, st->reserved_rv);
+                    else
                         pool_release(p->in->pools, p->ns, st->reserved);
                 }
                 LOG_D("claim", "adoption write failed", "ns=%s claim=%s sandbox=%s err=%s", p->ns,
                       p->name, st->reserved, err_str(o->err));
             }
-            st->reserved[0] = st->reserved_pool[0] = '\0';
+            st->reserved[0] = st->reserved_pool[0] = st->reserved_rv[0] = '\0';
         } else if (strcmp(o->tag, "claim-create") == 0) {
             st->write1_inflight = 0;
             if (o->err == 0) {
@@ -336,16 +339,16 @@ write_meta(pass *p, json_object *sb)
     json_object *sent = st->meta_sent;
 #define WANT(key, val)                                                                             \
     do {                                                                                           \
-        const char *have_ = jx_str(anns, key);                                                     \
-        const char *sent_ = jx_str(sent, key);                                                     \
+        const char *have_ = rec_meta_map_str(anns, key);                                           \
+        const char *sent_ = rec_meta_map_str(sent, key);                                           \
         if ((have_ == NULL || strcmp(have_, val) != 0) && (sent_ == NULL || strcmp(sent_, val)))   \
             if (rec_meta_patch_set(&patch, "annotations", key, val) != 0) goto oom;                \
     } while (0)
     if (sb) WANT(REC_ANN_SANDBOX_NAME, jx_str_or(sb, "metadata.name", ""));
     if (!p->cfg->disable_observability_annotations) {
-        if (jx_str(anns, REC_ANN_FIRST_OBSERVED) == NULL)
+        if (rec_meta_map_str(anns, REC_ANN_FIRST_OBSERVED) == NULL)
             WANT(REC_ANN_FIRST_OBSERVED, time_fmt_rfc3339nano(st->first_observed_ns, t, sizeof t));
-        if (jx_str(anns, REC_ANN_FIRST_READY) == NULL && ready_true(current_status(p)))
+        if (rec_meta_map_str(anns, REC_ANN_FIRST_READY) == NULL && ready_true(current_status(p)))
             WANT(REC_ANN_FIRST_READY,
                  st->ready_at_ns ? time_fmt_rfc3339nano(st->ready_at_ns, t, sizeof t) : "unknown");
     }
@@ -454,6 +457,8 @@ emit_adopt(pass *p, json_object *sb)
         return ERR_NOMEM;
     snprintf(p->st->reserved, sizeof p->st->reserved, "%s", name);
     snprintf(p->st->reserved_pool, sizeof p->st->reserved_pool, "%s", p->pool_name);
+    snprintf(p->st->reserved_rv, sizeof p->st->reserved_rv, "%s",
+             jx_str_or(sb, "metadata.resourceVersion", ""));
     p->st->write1_inflight = 1;
     p->rep->pool_changed = 1;
     snprintf(p->rep->sandbox, sizeof p->rep->sandbox, "%s", name);
@@ -580,6 +585,7 @@ expiry(pass *p, int64_t at, int *done)
                                             NULL, NULL, "claim-delete");
         if (w == NULL || (w->precondition_uid = strdup(p->uid)) == NULL) return ERR_NOMEM;
         if (strcmp(policy, "DeleteForeground") == 0) w->propagation = "Foreground";
+        p->deleting_claim = 1;
         return 0;
     }
     (void)at;
@@ -660,7 +666,7 @@ rec_claim_reconcile(const rec_claim_config *cfg, rec_claim_state *st, const rec_
     if (at > 0 && p.now >= at) {
         int done;
         int rc = expiry(&p, at, &done);
-        if (rc == 0 && !out->error) rc = write_meta(&p, NULL);
+        if (rc == 0 && !out->error && !p.deleting_claim) rc = write_meta(&p, NULL);
         return rc;
     }
     if (at > 0) requeue(&p, at - p.now);

@@ -80,6 +80,7 @@ typedef struct rec_claim_state {
     int64_t ready_at_ns;       /* wall ns of our first Ready=True status write, 0 if none */
     char reserved[254];        /* candidate of the write 1 in flight ("" if none) */
     char reserved_pool[254];   /* its pool */
+    char reserved_rv[32];      /* the resourceVersion write 1 carries */
     int write1_inflight;       /* "claim-adopt" or "claim-create" sent, outcome not seen */
     json_object *bound;        /* freshest Sandbox view from a write outcome (owned ref) */
     json_object *claim_view;   /* freshest claim view from a write outcome (owned ref) */

@@ -157,7 +157,7 @@ map_diff(json_object *have, json_object *want)
     if (d == NULL) return NULL;
     json_object_object_foreach(want, k, v)
     {
-        const char *hv = jx_str(have, k);
+        const char *hv = rec_meta_map_str(have, k);
         if (hv == NULL || strcmp(hv, json_object_get_string(v)) != 0)
             json_object_object_add(d, k, json_object_get(v));
     }
@@ -249,7 +249,7 @@ rec_claim_adopt_patch(json_object *claim, json_object *sandbox, json_object *tmp
         if (cb ? put(labels, REC_LABEL_CREATED_BY, cb) != 0
                : (json_object_object_del(labels, REC_LABEL_CREATED_BY), 0))
             goto fail;
-        const char *ste = jx_str(anns, REC_ANN_SAFE_TO_EVICT);
+        const char *ste = rec_meta_map_str(anns, REC_ANN_SAFE_TO_EVICT);
         if (ste && strcmp(ste, "true") == 0) json_object_object_del(anns, REC_ANN_SAFE_TO_EVICT);
         json_object *apm = jx_get(claim, "spec.additionalPodMetadata");
         int rc = rec_claim_merge_no_override(labels, jx_child(apm, "labels"), "label", err, errlen);

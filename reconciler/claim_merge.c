@@ -5,6 +5,7 @@
 
 #include "core/err.h"
 #include "core/jx.h"
+#include "reconciler/meta.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -17,7 +18,7 @@ rec_claim_merge_no_override(json_object *dst, json_object *src, const char *sect
     json_object_object_foreach(src, k, v)
     {
         if (!json_object_is_type(v, json_type_string)) continue;
-        const char *have = jx_str(dst, k);
+        const char *have = rec_meta_map_str(dst, k);
         const char *want = json_object_get_string(v);
         if (have != NULL) {
             if (strcmp(have, want) != 0) {

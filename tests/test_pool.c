@@ -75,7 +75,8 @@ test_order_row(void **state)
     pool_set *s = pool_set_new();
     assert_non_null(s);
     for (int i = 0; i < 8 && r->m[i].name; i++) {
-        pool_member_info info = {"p", r->m[i].ready, r->m[i].ips, r->m[i].node, r->m[i].created};
+        pool_member_info info = {"p",          r->m[i].ready,   r->m[i].ips,
+                                 r->m[i].node, r->m[i].created, NULL};
         assert_int_equal(pool_upsert(s, "ns", r->m[i].name, &info), 0);
     }
     char want[256];
@@ -99,7 +100,7 @@ test_order_row(void **state)
 static void
 add(pool_set *s, const char *name, int ready, int ips, const char *node, int64_t created)
 {
-    pool_member_info info = {"p", ready, ips, node, created};
+    pool_member_info info = {"p", ready, ips, node, created, NULL};
     assert_int_equal(pool_upsert(s, "ns", name, &info), 0);
 }
 
@@ -147,7 +148,7 @@ test_move_and_drop(void **state)
     (void)state;
     pool_set *s = pool_set_new();
     add(s, "a", 1, 1, "n1", 1);
-    pool_member_info other = {"q", 1, 1, "n1", 1};
+    pool_member_info other = {"q", 1, 1, "n1", 1, NULL};
     assert_int_equal(pool_upsert(s, "ns", "a", &other), 0);
     pool_pick pk;
     assert_int_equal(pool_take(s, "ns", "p", &pk), ERR_NOTFOUND);
@@ -161,8 +162,52 @@ test_move_and_drop(void **state)
     assert_int_equal(st.members, 0);
     pool_get_stats(s, "ns", "q", &st);
     assert_int_equal(st.members, 1);
-    pool_member_info bad = {NULL, 1, 1, NULL, 0};
+    pool_member_info bad = {NULL, 1, 1, NULL, 0, NULL};
     assert_int_equal(pool_upsert(s, "ns", "x", &bad), ERR_INVALID);
+    pool_set_free(s);
+}
+
+/* 409 on a compare-and-swap: the member waits for a different resourceVersion */
+static void
+test_conflict_parking(void **state)
+{
+    (void)state;
+    pool_set *s = pool_set_new();
+    pool_member_info a = {"p", 1, 1, "n1", 1, "10"}, b = {"p", 1, 1, "n1", 2, "11"};
+    assert_int_equal(pool_upsert(s, "ns", "a", &a), 0);
+    assert_int_equal(pool_upsert(s, "ns", "b", &b), 0);
+    pool_pick pk;
+    assert_int_equal(pool_take(s, "ns", "p", &pk), 0);
+    assert_string_equal(pk.name, "a");
+    pool_release_conflict(s, "ns", "a", "10"); /* nothing fresher seen: parked */
+    pool_stats st;
+    pool_get_stats(s, "ns", "p", &st);
+    assert_int_equal(st.parked, 1);
+    assert_int_equal(st.ready, 1);
+    assert_int_equal(pool_take(s, "ns", "p", &pk), 0);
+    assert_string_equal(pk.name, "b");
+    assert_int_equal(pool_take(s, "ns", "p", &pk), ERR_NOTFOUND);
+    /* the same version again changes nothing; a new one unparks */
+    assert_int_equal(pool_upsert(s, "ns", "a", &a), 0);
+    assert_int_equal(pool_take(s, "ns", "p", &pk), ERR_NOTFOUND);
+    a.rv = "12";
+    assert_int_equal(pool_upsert(s, "ns", "a", &a), 0);
+    assert_int_equal(pool_take(s, "ns", "p", &pk), 0);
+    assert_string_equal(pk.name, "a");
+    /* a fresher event that arrived while reserved: straight back on 409 */
+    a.rv = "13";
+    assert_int_equal(pool_upsert(s, "ns", "a", &a), 0);
+    pool_release_conflict(s, "ns", "a", "12");
+    pool_get_stats(s, "ns", "p", &st);
+    assert_int_equal(st.parked, 0);
+    assert_int_equal(pool_take(s, "ns", "p", &pk), 0);
+    assert_string_equal(pk.name, "a");
+    /* forgetting a parked member keeps the counters straight */
+    pool_release_conflict(s, "ns", "a", "13");
+    pool_forget(s, "ns", "a");
+    pool_get_stats(s, "ns", "p", &st);
+    assert_int_equal(st.parked, 0);
+    assert_int_equal(st.members, 1);
     pool_set_free(s);
 }
 
@@ -316,7 +361,7 @@ test_random_vs_reference(void **state)
             m->node = (int)((seed >> 6) % 5);
             if (m->created == 0) m->created = 1 + (int64_t)((seed >> 9) % 50);
             snprintf(nodename, sizeof nodename, "n%d", m->node);
-            pool_member_info info = {"p", m->ready, m->ips, nodename, m->created};
+            pool_member_info info = {"p", m->ready, m->ips, nodename, m->created, NULL};
             assert_int_equal(pool_upsert(s, "ns", m->name, &info), 0);
         } else if (op == 3) {
             pool_forget(s, "ns", m->name);
@@ -359,6 +404,7 @@ main(void)
     t[n++] =
         (struct CMUnitTest){"reserve-release-done", test_reserve_release_done, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"move-and-drop", test_move_and_drop, NULL, NULL, NULL};
+    t[n++] = (struct CMUnitTest){"conflict-parking", test_conflict_parking, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"random-vs-reference", test_random_vs_reference, NULL, NULL, NULL};
     return _cmocka_run_group_tests("pool", t, n, NULL, NULL);
 }
