@@ -25,7 +25,7 @@
  * must be chunked.
  *
  * Steps the files cannot show are driven explicitly (see golden_cases):
- *   bookmark               --bookmark-interval 1 instead of the real server's ~60 s;
+ *   bookmark               --bookmark-interval 2 instead of the real server's ~60 s;
  *   watch-gone-410-window  after the first watch ended: three more writes, then
  *                          POST /kubesim/compact instead of 210 writes and an 80 s pause;
  *   gc-cascade, delete-foreground
@@ -100,7 +100,7 @@ typedef struct {
     "[{\"name\":\"main\",\"image\":\"registry.k8s.io/pause:3.10\"}]}}}}"
 #define NAME(n) "\"name\":\"" n "\""
 
-static const char *const args_bookmark[] = {"--bookmark-interval", "1", NULL};
+static const char *const args_bookmark[] = {"--bookmark-interval", "2", NULL};
 
 static const golden_step steps_bookmark[] = {
     {0, SBX("conf-golden-watch-bookmark", NAME("bm"))},
