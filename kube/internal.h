@@ -129,6 +129,8 @@ void kube__http_detach(kube__req *r);
 /* client.c */
 /* A transfer of r finished (called from the multi drain, outside curl callbacks). */
 void kube__req_complete(kube__req *r, CURLcode code);
+/* result.c: run r's callback once with its result, then free r. */
+void kube__deliver(kube__req *r, int err, const char *message);
 /* Start what the limiter allows; remove reaped handles. */
 void kube__dispatch(kube_client *c);
 void kube__reap(kube_client *c);
