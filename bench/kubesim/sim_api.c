@@ -598,7 +598,9 @@ do_list(sim_rq *rq)
         sim_reply_json(rq, 400, sim_status_bad_request(err), NULL);
         return;
     }
-    if (rvm && rvm[0] && (!rv_s || !rv_s[0])) {
+    const char *sie_s = sim_q(rq, "sendInitialEvents");
+    int sie = watch && sie_s && !strcmp(sie_s, "true");
+    if (rvm && rvm[0] && (!rv_s || !rv_s[0]) && !sie) {
         sim_selector_free(ls);
         sim_fsel_free(fs);
         sim_causes c;
@@ -606,7 +608,7 @@ do_list(sim_rq *rq)
         sim_causes_forbidden(
             &c, "resourceVersionMatch",
             "resourceVersionMatch is forbidden unless resourceVersion is provided");
-        json_object *st = sim_causes_status(&c, "ListOptions", "meta.k8s.io", "");
+        json_object *st = sim_status_invalid(&c, "ListOptions", "meta.k8s.io", "");
         sim_causes_fini(&c);
         sim_reply_json(rq, 422, st, NULL);
         return;

@@ -209,6 +209,84 @@ service_defaults(json_object *svc)
     json_object_object_add(svc, "status", st);
 }
 
+void
+sim_core_defaults(const sim_res *r, json_object *obj)
+{
+    json_object *spec;
+    switch (r->hook) {
+    case SIM_HOOK_POD:
+        spec = jx_ensure_obj(obj, "spec");
+        container_defaults(jx_arr(spec, "containers"));
+        container_defaults(jx_arr(spec, "initContainers"));
+        set_default(spec, "restartPolicy", json_object_new_string("Always"));
+        set_default(spec, "terminationGracePeriodSeconds", json_object_new_int(30));
+        set_default(spec, "dnsPolicy", json_object_new_string("ClusterFirst"));
+        set_default(spec, "securityContext", json_object_new_object());
+        set_default(spec, "schedulerName", json_object_new_string("default-scheduler"));
+        set_default(spec, "enableServiceLinks", json_object_new_boolean(1));
+        break;
+    case SIM_HOOK_SERVICE: {
+        spec = jx_ensure_obj(obj, "spec");
+        set_default(spec, "type", json_object_new_string("ClusterIP"));
+        set_default(spec, "sessionAffinity", json_object_new_string("None"));
+        set_default(spec, "internalTrafficPolicy", json_object_new_string("Cluster"));
+        json_object *ports = jx_arr(spec, "ports");
+        size_t n = ports ? json_object_array_length(ports) : 0;
+        for (size_t i = 0; i < n; i++) {
+            json_object *p = json_object_array_get_idx(ports, i);
+            if (!json_object_is_type(p, json_type_object)) continue;
+            set_default(p, "protocol", json_object_new_string("TCP"));
+            json_object *port = jx_get(p, "port");
+            if (port) set_default(p, "targetPort", json_object_get(port));
+        }
+        break;
+    }
+    case SIM_HOOK_NAMESPACE: {
+        json_object *m = jx_ensure_obj(obj, "metadata");
+        json_object *labels = jx_ensure_obj(m, "labels");
+        json_object_object_add(labels, "kubernetes.io/metadata.name",
+                               json_object_new_string(jx_str_or(m, "name", "")));
+        break;
+    }
+    case SIM_HOOK_PVC:
+        spec = jx_ensure_obj(obj, "spec");
+        set_default(spec, "volumeMode", json_object_new_string("Filesystem"));
+        break;
+    case SIM_HOOK_SECRET:
+        set_default(obj, "type", json_object_new_string("Opaque"));
+        break;
+    default:
+        break;
+    }
+}
+
+/* Go serialises a zero metav1.Time as null: typed conditions always carry
+ * their time fields. */
+static void
+condition_times(json_object *obj, const char *const *keys, size_t nkeys)
+{
+    json_object *conds = jx_arr(obj, "status.conditions");
+    size_t n = conds ? json_object_array_length(conds) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *c = json_object_array_get_idx(conds, i);
+        if (!json_object_is_type(c, json_type_object)) continue;
+        for (size_t k = 0; k < nkeys; k++)
+            if (!json_object_object_get_ex(c, keys[k], NULL))
+                json_object_object_add(c, keys[k], NULL);
+    }
+}
+
+void
+sim_core_normalize(const sim_res *r, json_object *obj)
+{
+    static const char *const pod_keys[] = {"lastProbeTime", "lastTransitionTime"};
+    static const char *const node_keys[] = {"lastHeartbeatTime", "lastTransitionTime"};
+    if (r->hook == SIM_HOOK_POD)
+        condition_times(obj, pod_keys, 2);
+    else if (r->hook == SIM_HOOK_NODE)
+        condition_times(obj, node_keys, 2);
+}
+
 int
 sim_core_admit_create(sim_state *S, const sim_res *r, json_object *obj, json_object **status)
 {
@@ -324,6 +402,129 @@ sim_core_admit_update(sim_state *S, const sim_res *r, json_object *obj, json_obj
     }
 }
 
+/* ---- the Go cmp diff the real server appends to a pod update refusal ----
+ * Rendered for changes of fields whose values print on one line (strings,
+ * numbers, booleans, absent/empty values): the changed field with two
+ * identical fields of context each side, the rest collapsed, as go-cmp. */
+typedef struct {
+    const char *go, *json;
+    char kind; /* s string, p pointer scalar, l slice/map, o pointer struct */
+} go_field;
+
+static const go_field pod_fields_go[] = {
+    {"Volumes", "volumes", 'l'},
+    {"InitContainers", "initContainers", 'l'},
+    {"Containers", "containers", 'l'},
+    {"EphemeralContainers", "ephemeralContainers", 'l'},
+    {"RestartPolicy", "restartPolicy", 's'},
+    {"TerminationGracePeriodSeconds", "terminationGracePeriodSeconds", 'p'},
+    {"ActiveDeadlineSeconds", "activeDeadlineSeconds", 'p'},
+    {"DNSPolicy", "dnsPolicy", 's'},
+    {"NodeSelector", "nodeSelector", 'l'},
+    {"ServiceAccountName", "serviceAccountName", 's'},
+    {"AutomountServiceAccountToken", "automountServiceAccountToken", 'p'},
+    {"NodeName", "nodeName", 's'},
+    {"SecurityContext", "securityContext", 'o'},
+    {"ImagePullSecrets", "imagePullSecrets", 'l'},
+    {"Hostname", "hostname", 's'},
+    {"Subdomain", "subdomain", 's'},
+    {"SetHostnameAsFQDN", "setHostnameAsFQDN", 'p'},
+    {"Affinity", "affinity", 'o'},
+    {"SchedulerName", "schedulerName", 's'},
+    {"Tolerations", "tolerations", 'l'},
+    {"HostAliases", "hostAliases", 'l'},
+    {"PriorityClassName", "priorityClassName", 's'},
+    {"Priority", "priority", 'p'},
+    {"PreemptionPolicy", "preemptionPolicy", 'p'},
+    {"DNSConfig", "dnsConfig", 'o'},
+    {"ReadinessGates", "readinessGates", 'l'},
+    {"RuntimeClassName", "runtimeClassName", 'p'},
+    {"Overhead", "overhead", 'l'},
+    {"EnableServiceLinks", "enableServiceLinks", 'p'},
+    {"TopologySpreadConstraints", "topologySpreadConstraints", 'l'},
+    {"OS", "os", 'o'},
+    {"SchedulingGates", "schedulingGates", 'l'},
+    {"ResourceClaims", "resourceClaims", 'l'},
+    {"Resources", "resources", 'o'},
+};
+
+/* Go's rendering of one field value; 0 if it cannot be shown on one line. */
+static int
+go_value(const go_field *f, json_object *spec, char *out, size_t len)
+{
+    json_object *v = NULL;
+    json_object_object_get_ex(spec, f->json, &v);
+    if (f->kind == 's') {
+        snprintf(out, len, "\"%s\"", v ? json_object_get_string(v) : "");
+        return 1;
+    }
+    if (!v) {
+        snprintf(out, len, "nil");
+        return 1;
+    }
+    if (f->kind == 'p') {
+        if (json_object_is_type(v, json_type_string))
+            snprintf(out, len, "&\"%s\"", json_object_get_string(v));
+        else
+            snprintf(out, len, "&%s", json_object_to_json_string(v));
+        return 1;
+    }
+    if (f->kind == 'o' && json_object_is_type(v, json_type_object) &&
+        json_object_object_length(v) == 0) {
+        snprintf(out, len, "&{}");
+        return 1;
+    }
+    return 0;
+}
+
+static void
+pod_spec_diff(json_object *old, json_object *new, sim_buf *b)
+{
+    const size_t n = sizeof pod_fields_go / sizeof pod_fields_go[0];
+    int changed[sizeof pod_fields_go / sizeof pod_fields_go[0]];
+    int nchanged = 0, first = -1, last = -1;
+    for (size_t i = 0; i < n; i++) {
+        json_object *a = NULL, *c = NULL;
+        json_object_object_get_ex(old, pod_fields_go[i].json, &a);
+        json_object_object_get_ex(new, pod_fields_go[i].json, &c);
+        changed[i] = !sim_json_equal(a, c);
+        if (changed[i]) {
+            nchanged++;
+            if (first < 0) first = (int)i;
+            last = (int)i;
+        }
+    }
+    if (nchanged != 1) return; /* only the one-field case is rendered */
+    int lo = first - 2 < 0 ? 0 : first - 2, hi = last + 2 >= (int)n ? (int)n - 1 : last + 2;
+    char va[256], vb[256];
+    size_t width = 0;
+    for (int i = lo; i <= hi; i++) {
+        if (!go_value(&pod_fields_go[i], old, va, sizeof va) ||
+            !go_value(&pod_fields_go[i], new, vb, sizeof vb))
+            return;
+        size_t l = strlen(pod_fields_go[i].go);
+        if (l > width) width = l;
+    }
+    const char *nb = "\u00a0"; /* go-cmp's non-breaking space marker */
+    sim_buf_printf(b, "\n%s%score.PodSpec{\n", nb, nb);
+    if (lo > 0) sim_buf_printf(b, "%s%s\t... // %d identical fields\n", nb, nb, lo);
+    for (int i = lo; i <= hi; i++) {
+        const char *name = pod_fields_go[i].go;
+        int pad = (int)(width - strlen(name));
+        go_value(&pod_fields_go[i], old, va, sizeof va);
+        if (changed[i]) {
+            go_value(&pod_fields_go[i], new, vb, sizeof vb);
+            sim_buf_printf(b, "-%s\t%s: %*s%s,\n", nb, name, pad, "", va);
+            sim_buf_printf(b, "+%s\t%s: %*s%s,\n", nb, name, pad, "", vb);
+        } else {
+            sim_buf_printf(b, "%s%s\t%s: %*s%s,\n", nb, nb, name, pad, "", va);
+        }
+    }
+    if (hi < (int)n - 1)
+        sim_buf_printf(b, "%s%s\t... // %d identical fields\n", nb, nb, (int)n - 1 - hi);
+    sim_buf_printf(b, "%s%s}\n", nb, nb);
+}
+
 static void
 validate_pod(json_object *obj, json_object *old, const char *sub, sim_causes *c)
 {
@@ -369,14 +570,19 @@ validate_pod(json_object *obj, json_object *old, const char *sub, sim_causes *c)
                 for (size_t i = 0; i < nb; i++)
                     json_object_object_del(json_object_array_get_idx(cb, i), "image");
             }
-            if (!sim_json_equal(a, b))
-                sim_causes_forbidden(
-                    c, "spec",
-                    "pod updates may not change fields other than `spec.containers[*].image`,"
-                    "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
-                    "`spec.tolerations` (only additions to existing tolerations),"
-                    "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was "
-                    "previously negative)");
+            if (!sim_json_equal(a, b)) {
+                sim_buf msg = {0};
+                sim_buf_puts(&msg,
+                             "pod updates may not change fields other than "
+                             "`spec.containers[*].image`,"
+                             "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
+                             "`spec.tolerations` (only additions to existing tolerations),"
+                             "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it "
+                             "was previously negative)");
+                pod_spec_diff(jx_obj(old, "spec"), jx_obj(obj, "spec"), &msg);
+                sim_causes_forbidden(c, "spec", msg.data ? msg.data : "");
+                sim_buf_free(&msg);
+            }
         }
         json_object_put(a);
         json_object_put(b);

@@ -10,6 +10,10 @@
 
 #include <json-c/json.h>
 
+/* Scheme defaults (the fields a create's managedFields record). */
+void sim_core_defaults(const sim_res *r, json_object *obj);
+/* Typed-object normalisation on every write (condition times as null). */
+void sim_core_normalize(const sim_res *r, json_object *obj);
 /* Defaults and admission before a create. Returns 0, or an HTTP code with
  * *status set (caller replies with it). */
 int sim_core_admit_create(sim_state *S, const sim_res *r, json_object *obj, json_object **status);

@@ -180,10 +180,29 @@ install_text(sim_state *S, const char *text, size_t len, const char *origin, cha
     return 0;
 }
 
+/* Install order: file names, except that the agent-sandbox kinds go in the
+ * order a cluster operator applies them (referenced kinds first), which is
+ * also the order discovery lists them in. */
+static int
+crd_rank(const char *name)
+{
+    static const char *order[] = {"sandboxes", "sandboxtemplates", "sandboxclaims",
+                                  "sandboxwarmpools"};
+    for (int i = 0; i < 4; i++) {
+        char pat[64];
+        snprintf(pat, sizeof pat, "_%s.", order[i]);
+        if (strstr(name, pat)) return i;
+    }
+    return 4;
+}
+
 static int
 cmp_names(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    int rx = crd_rank(x), ry = crd_rank(y);
+    if (rx != ry) return rx - ry;
+    return strcmp(x, y);
 }
 
 int
@@ -231,7 +250,18 @@ sim_crd_install_builtin(sim_state *S, char *err, size_t errlen)
 {
 #ifdef ASC_SIM_HAVE_CRDS
     if (asc_crd_count > 0) {
-        for (size_t i = 0; i < asc_crd_count; i++) {
+        size_t idx[64], n = asc_crd_count < 64 ? asc_crd_count : 64;
+        for (size_t i = 0; i < n; i++)
+            idx[i] = i;
+        for (size_t i = 1; i < n; i++) /* insertion sort by rank */
+            for (size_t j = i;
+                 j > 0 && cmp_names(&asc_crd_names[idx[j]], &asc_crd_names[idx[j - 1]]) < 0; j--) {
+                size_t t = idx[j];
+                idx[j] = idx[j - 1];
+                idx[j - 1] = t;
+            }
+        for (size_t k = 0; k < n; k++) {
+            size_t i = idx[k];
             int rc = install_text(S, asc_crd_yaml[i], strlen(asc_crd_yaml[i]), asc_crd_names[i],
                                   err, errlen);
             if (rc != 0) return rc;

@@ -33,7 +33,7 @@ typedef struct sim_ctl_item {
     char uid[64];
 } sim_ctl_item;
 
-#define MANAGER_GC      "kube-controller-manager"
+#define MANAGER_GC      NULL /* the GC's patches add no managedFields entry */
 #define MANAGER_KUBELET "kubelet"
 #define MANAGER_SCHED   "kube-scheduler"
 

@@ -204,8 +204,9 @@ write_fields(json_object *src, const char *subresource)
         snprintf(key, sizeof key, "f:%s", k);
         if (!strcmp(k, "metadata")) {
             json_object *m = json_object_new_object();
-            static const char *keep[] = {"labels", "annotations", "finalizers", "ownerReferences"};
-            for (size_t i = 0; i < 4; i++) {
+            static const char *keep[] = {"generateName", "labels", "annotations", "finalizers",
+                                         "ownerReferences"};
+            for (size_t i = 0; i < 5; i++) {
                 json_object *x = jx_get(v, keep[i]);
                 if (!x) continue;
                 char mk[64];
@@ -244,6 +245,55 @@ merge_fields(json_object *dst, json_object *src)
     }
 }
 
+/* Drop field paths the object no longer has (a field set to null, a removed
+ * finalizer): a manager owns only fields that exist. Returns 1 when f is
+ * left empty. */
+static int
+prune_fields(json_object *f, json_object *obj)
+{
+    if (!json_object_is_type(obj, json_type_object)) return 0;
+    char *gone[256];
+    size_t ng = 0;
+    json_object_object_foreach(f, k, v)
+    {
+        if (strncmp(k, "f:", 2) != 0) continue;
+        json_object *child = NULL;
+        if (!json_object_object_get_ex(obj, k + 2, &child) || child == NULL) {
+            if (ng < 256) gone[ng++] = k;
+            continue;
+        }
+        if (json_object_is_type(v, json_type_object) &&
+            json_object_is_type(child, json_type_object) && prune_fields(v, child) &&
+            json_object_object_length(v) == 0 && ng < 256)
+            gone[ng++] = k; /* nothing left under it */
+    }
+    for (size_t i = 0; i < ng; i++)
+        json_object_object_del(f, gone[i]);
+    return json_object_object_length(f) == 0;
+}
+
+static void
+prune_managed(json_object *obj)
+{
+    json_object *meta = jx_obj(obj, "metadata");
+    json_object *mf = meta ? jx_arr(meta, "managedFields") : NULL;
+    if (!mf) return;
+    json_object *keep = json_object_new_array();
+    size_t n = json_object_array_length(mf);
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(mf, i);
+        json_object *f = jx_obj(e, "fieldsV1");
+        if (f && prune_fields(f, obj)) continue;
+        json_object_array_add(keep, json_object_get(e));
+    }
+    if (json_object_array_length(keep) == 0) {
+        json_object_put(keep);
+        json_object_object_del(meta, "managedFields");
+    } else {
+        json_object_object_add(meta, "managedFields", keep);
+    }
+}
+
 void
 sim_meta_managed(json_object *obj, json_object *fields_src, const char *manager,
                  const char *operation, const char *api_version, const char *subresource,
@@ -254,6 +304,7 @@ sim_meta_managed(json_object *obj, json_object *fields_src, const char *manager,
     json_object *f = write_fields(fields_src, subresource);
     if (json_object_object_length(f) == 0) {
         json_object_put(f);
+        prune_managed(obj);
         return;
     }
     json_object *mf = jx_arr(meta, "managedFields");
@@ -280,6 +331,7 @@ sim_meta_managed(json_object *obj, json_object *fields_src, const char *manager,
         }
         json_object_object_add(e, "time", json_object_new_string(now));
         json_object_object_add(e, "apiVersion", json_object_new_string(api_version));
+        prune_managed(obj);
         return;
     }
     json_object *e = json_object_new_object();
@@ -291,4 +343,5 @@ sim_meta_managed(json_object *obj, json_object *fields_src, const char *manager,
     json_object_object_add(e, "fieldsV1", f);
     if (subresource) json_object_object_add(e, "subresource", json_object_new_string(subresource));
     json_object_array_add(mf, e);
+    prune_managed(obj);
 }

@@ -318,18 +318,19 @@ sim_start(const sim_config *cfg, char *err, size_t errlen)
         free_state(S);
         return NULL;
     }
-    /* CRDs: --crds DIR, else the project's deploy/crds */
+    if (sim_ctl_bootstrap(S) != 0) {
+        snprintf(err, errlen, "bootstrap failed");
+        free_state(S);
+        return NULL;
+    }
+    /* CRDs after the built-in objects: a custom resource's history starts
+     * when its CRD is established, so resourceVersion 1 is too old for it */
     int rc;
     if (cfg->crds_dir)
         rc = sim_crd_install_dir(S, cfg->crds_dir, err, errlen);
     else
         rc = sim_crd_install_builtin(S, err, errlen);
     if (rc != 0) {
-        free_state(S);
-        return NULL;
-    }
-    if (sim_ctl_bootstrap(S) != 0) {
-        snprintf(err, errlen, "bootstrap failed");
         free_state(S);
         return NULL;
     }

@@ -1,6 +1,8 @@
 /* sim_status.c - metav1.Status builders (see sim_status.h). */
 #include "bench/kubesim/sim_status.h"
 
+#include "core/jx.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -128,4 +130,15 @@ sim_status_invalid1(const char *msg_subject, const char *name, const char *group
     json_object_array_add(causes, c);
     json_object_object_add(d, "causes", causes);
     return sim_status(422, "Invalid", msg, d);
+}
+
+json_object *
+sim_status_invalid(const sim_causes *c, const char *kind, const char *group, const char *name)
+{
+    json_object *st = sim_causes_status(c, kind, group, name ? name : "");
+    json_object *d = st ? jx_obj(st, "details") : NULL;
+    const char *n = d ? jx_str(d, "name") : NULL;
+    /* the real server omits an empty name (omitempty) */
+    if (d && n && !n[0]) json_object_object_del(d, "name");
+    return st;
 }

@@ -8,6 +8,7 @@
 #define ASC_SIM_STATUS_H
 
 #include "bench/kubesim/sim_res.h"
+#include "bench/kubesim/sim_schema.h"
 
 #include <json-c/json.h>
 
@@ -31,5 +32,9 @@ json_object *sim_status_forbidden_terminating(const sim_res *r, const char *name
 json_object *sim_status_invalid1(const char *msg_subject, const char *name, const char *group,
                                  const char *kind, const char *reason, const char *field,
                                  const char *message);
+
+/* sim_causes_status with an empty name left out of details (422 Invalid). */
+json_object *sim_status_invalid(const sim_causes *c, const char *kind, const char *group,
+                                const char *name);
 
 #endif

@@ -10,6 +10,8 @@
 #include "core/err.h"
 #include "core/jx.h"
 
+#include <openssl/evp.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,8 +182,25 @@ bookmark_text(sim_watch *w, uint64_t rv, int initial_end, sim_buf *b)
     if (!w->res->group[0]) sim_buf_puts(b, ",\"creationTimestamp\":null");
     if (initial_end) {
         /* base64 of an empty list of this kind, as the real server */
-        sim_buf_puts(b, ",\"annotations\":{\"k8s.io/initial-events-end\":\"true\"");
-        sim_buf_puts(b, "}");
+        /* plus the empty list of this kind, base64, as the real server */
+        sim_buf list = {0};
+        if (w->res->group[0])
+            sim_buf_printf(&list, "{\"apiVersion\":\"%s\",\"items\":[],\"kind\":\"%s\"}\n", av,
+                           w->res->list_kind);
+        else
+            sim_buf_printf(&list,
+                           "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{},\"items\":[]}\n",
+                           w->res->list_kind, av);
+        unsigned char enc[1024];
+        if (list.len < 700)
+            EVP_EncodeBlock(enc, (const unsigned char *)list.data, (int)list.len);
+        else
+            enc[0] = '\0';
+        sim_buf_free(&list);
+        sim_buf_printf(b,
+                       ",\"annotations\":{\"k8s.io/initial-events-end\":\"true\","
+                       "\"kubernetes.io/initial-events-list-blueprint\":\"%s\"}",
+                       enc);
     }
     sim_buf_puts(b, "}}}\n");
 }
@@ -193,7 +212,10 @@ bookmark_cb(struct ev_loop *loop, ev_timer *t, int revents)
     (void)revents;
     sim_watch *w = t->data;
     sim_buf b = {0};
-    uint64_t rv = w->S->rv > w->last_rv ? w->S->rv : w->last_rv;
+    /* the newest version of this resource the watch has covered */
+    const sim_store *st = w->st;
+    uint64_t rv = st->n ? sim_store_event(st, st->n - 1)->rv : st->expired_rv;
+    if (rv < w->from_rv) rv = w->from_rv;
     bookmark_text(w, rv, 0, &b);
     if (!b.oom) sim_conn_stream_write(w->c, b.data, b.len);
     sim_buf_free(&b);
@@ -270,6 +292,7 @@ sim_watch_start(sim_rq *rq, uint64_t from_rv, int has_rv, int send_initial, void
     S->nwatches++;
     sim_conn_on_close(rq->c, on_conn_close, w);
 
+    w->from_rv = has_rv ? from_rv : 0;
     if (replay) {
         w->last_rv = from_rv;
         for (size_t i = first; i < st->n; i++) {

@@ -341,11 +341,20 @@ apply_schema(sim_rq *rq, json_object *obj, json_object *old, sim_schema_report *
         free(m);
         return -1;
     }
+    /* a scale subresource's replicas path must hold a non-negative integer */
+    if ((r->subres & SIM_SUB_SCALE) && rc != ERR_NOMEM) {
+        const char *sp = r->scale_spec ? r->scale_spec : ".spec.replicas";
+        json_object *v = jx_get(obj, sp[0] == '.' ? sp + 1 : sp);
+        if (v && json_object_is_type(v, json_type_int) && json_object_get_int64(v) < 0) {
+            sim_causes_invalid(&rep->causes, sp, v, "should be a non-negative integer");
+            rc = ERR_UNPROCESSABLE;
+        }
+    }
     if (rc == ERR_UNPROCESSABLE) {
-        sim_reply_json(
-            rq, 422,
-            sim_causes_status(&rep->causes, r->kind, r->group, jx_str_or(obj, "metadata.name", "")),
-            NULL);
+        sim_reply_json(rq, 422,
+                       sim_status_invalid(&rep->causes, r->kind, r->group,
+                                          jx_str_or(obj, "metadata.name", "")),
+                       NULL);
         return -1;
     }
     if (rc != 0) {
@@ -367,7 +376,7 @@ check_core(sim_rq *rq, json_object *obj, json_object *old)
         return 0;
     }
     json_object *st =
-        sim_causes_status(&c, rq->res->kind, rq->res->group, jx_str_or(obj, "metadata.name", ""));
+        sim_status_invalid(&c, rq->res->kind, rq->res->group, jx_str_or(obj, "metadata.name", ""));
     sim_causes_fini(&c);
     sim_reply_json(rq, 422, st, NULL);
     return -1;
@@ -456,7 +465,7 @@ do_create(sim_state *S, sim_res *r, const char *ns, json_object *obj, const char
         sim_meta_name_cause(&c, "metadata.name", name, chk);
     }
     if (c.n) {
-        json_object *st = sim_causes_status(&c, r->kind, r->group, name ? name : "");
+        json_object *st = sim_status_invalid(&c, r->kind, r->group, name ? name : "");
         sim_causes_fini(&c);
         json_object_put(obj);
         if (rq)
@@ -486,18 +495,19 @@ do_create(sim_state *S, sim_res *r, const char *ns, json_object *obj, const char
     /* status is not set on create where it has its own subresource */
     if (r->hook == SIM_HOOK_CUSTOM && (r->subres & SIM_SUB_STATUS))
         json_object_object_del(obj, "status");
-    json_object *fields_src = sim_json_copy(obj);
     sim_schema_report rep;
     sim_schema_report_init(&rep);
     if (rq && apply_schema(rq, obj, NULL, &rep) != 0) {
         sim_schema_report_fini(&rep);
         json_object_put(obj);
-        json_object_put(fields_src);
         return 422;
     }
     if (!rq && r->hook == SIM_HOOK_CUSTOM && r->schema)
         sim_schema_apply(r->schema, obj, NULL, SIM_SCHEMA_PRUNE | SIM_SCHEMA_DEFAULT, &rep);
-    /* core defaults and admission */
+    /* managedFields record the decoded, defaulted object: before admission */
+    sim_core_defaults(r, obj);
+    json_object *fields_src = sim_json_copy(obj);
+    /* admission */
     json_object *err_status = NULL;
     int code = sim_core_admit_create(S, r, obj, &err_status);
     if (code) {
@@ -523,9 +533,7 @@ do_create(sim_state *S, sim_res *r, const char *ns, json_object *obj, const char
         if (rq) sim_reply_json(rq, 409, sim_status_already_exists(r, nm), NULL);
         return 409;
     }
-    /* managedFields reflect the defaulted object's fields, as the real server */
-    json_object_put(fields_src);
-    fields_src = sim_json_copy(obj);
+    sim_core_normalize(r, obj);
     finalize_created(S, r, obj, manager, fields_src);
     json_object_put(fields_src);
     const sim_obj *so = sim_commit(S, r, SIM_EV_ADDED, obj);
@@ -618,6 +626,7 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
         return 422;
     }
     sim_core_admit_update(S, r, nobj, old->obj);
+    sim_core_normalize(r, nobj);
     json_object *om = jx_obj(old->obj, "metadata");
     json_object *nm = meta_of(nobj);
     const char *name = jx_str_or(om, "name", "");
@@ -643,7 +652,9 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
             sim_causes c;
             sim_causes_init(&c);
             sim_causes_forbidden(&c, "metadata.finalizers", detail);
-            json_object *st = sim_causes_status(&c, r->kind, r->group, name);
+            /* the real server reports it twice (two validation passes) */
+            sim_causes_forbidden(&c, "metadata.finalizers", detail);
+            json_object *st = sim_status_invalid(&c, r->kind, r->group, name);
             sim_causes_fini(&c);
             sim_schema_report_fini(&rep);
             json_object_put(nobj);
@@ -672,7 +683,8 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
         free(warn);
         return 200;
     }
-    if (manager && manager[0])
+    /* (a Node's status writes record no managedFields on the real server) */
+    if (manager && manager[0] && !(r->hook == SIM_HOOK_NODE && sub && !strcmp(sub, "status")))
         sim_meta_managed(nobj, fields_src, manager, "Update", av, sub && sub[0] ? sub : NULL,
                          merge_mf);
     /* the last finalizer gone on a deleting object: the object goes */
@@ -684,7 +696,6 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
         /* answer: the new object at the previous resourceVersion; event: the
          * last stored object at a new resourceVersion (golden #5) */
         if (fins) json_object_object_del(nm, "finalizers");
-        json_object_object_del(nm, "managedFields");
         const char *txt = json_object_to_json_string_ext(nobj, JSON_C_TO_STRING_PLAIN |
                                                                    JSON_C_TO_STRING_NOSLASHESCAPE);
         char *copy = txt ? strdup(txt) : NULL;
@@ -787,22 +798,6 @@ sim_scale_of(const sim_res *r, json_object *obj)
     return s;
 }
 
-static int
-check_scale_replicas(sim_rq *rq, json_object *scale)
-{
-    json_object *rep = jx_get(scale, "spec.replicas");
-    if (rep && json_object_is_type(rep, json_type_int) && json_object_get_int64(rep) < 0) {
-        sim_causes c;
-        sim_causes_init(&c);
-        sim_causes_invalid(&c, "spec.replicas", rep, "should be a non-negative integer");
-        json_object *st = sim_causes_status(&c, "Scale", "autoscaling", rq->name);
-        sim_causes_fini(&c);
-        sim_reply_json(rq, 422, st, NULL);
-        return -1;
-    }
-    return 0;
-}
-
 void
 sim_write_update(sim_rq *rq)
 {
@@ -891,10 +886,6 @@ sim_write_update(sim_rq *rq)
     }
     json_object *nobj;
     if (scale) {
-        if (check_scale_replicas(rq, body) != 0) {
-            json_object_put(body);
-            return;
-        }
         nobj = scale_apply(r, body, old->obj);
     } else {
         nobj = subresource_merge(r, rq->sub, body, old->obj);
@@ -1018,7 +1009,7 @@ sim_write_patch(sim_rq *rq)
         json_object *v = jx_get(res, "metadata.uid");
         sim_causes_invalid(&c, "metadata.uid", v, "field is immutable");
         if (core) sim_causes_invalid(&c, "metadata.uid", v, "field is immutable");
-        json_object *st = sim_causes_status(&c, r->kind, r->group, rq->name);
+        json_object *st = sim_status_invalid(&c, r->kind, r->group, rq->name);
         sim_causes_fini(&c);
         json_object_put(res);
         json_object_put(patch);
@@ -1027,11 +1018,6 @@ sim_write_patch(sim_rq *rq)
     }
     json_object *nobj;
     if (scale) {
-        if (check_scale_replicas(rq, res) != 0) {
-            json_object_put(res);
-            json_object_put(patch);
-            return;
-        }
         nobj = scale_apply(r, res, old->obj);
     } else {
         nobj = subresource_merge(r, rq->sub, res, old->obj);
@@ -1381,7 +1367,7 @@ sim_write_binding(sim_rq *rq)
         sim_causes c;
         sim_causes_init(&c);
         sim_causes_required(&c, "target.name", NULL);
-        json_object *st = sim_causes_status(&c, "Binding", "", rq->name);
+        json_object *st = sim_status_invalid(&c, "Binding", "", rq->name);
         sim_causes_fini(&c);
         sim_reply_json(rq, 422, st, NULL);
         return;
