@@ -456,10 +456,14 @@ test_jmatch_subst(void **state)
 
 /* ---- kubesim ----------------------------------------------------------------------- */
 
+/* kubesim over HTTP and over HTTPS (its CA comes through the kubeconfig it writes). */
+static const char *const smoke_plain[] = {NULL};
+static const char *const smoke_tls[] = {"--tls", NULL};
+
 static void
 test_kubesim_smoke(void **state)
 {
-    (void)state;
+    const char *const *args = *state;
     char bin[4096];
     if (getenv("TEST_KUBECONFIG") == NULL &&
         access(harness_bin_path("kubesim", bin, sizeof bin), X_OK) != 0) {
@@ -468,7 +472,9 @@ test_kubesim_smoke(void **state)
     }
     harness *h = harness_new();
     assert_non_null(h);
-    assert_int_equal(harness_start_sim(h, NULL), 0);
+    if (args[0] != NULL) harness_require_kubesim(h); /* flags need our own kubesim */
+    assert_int_equal(harness_start_sim(h, args), 0);
+    if (args[0] != NULL) assert_non_null(strstr(harness_url(h), "https://"));
     long status = 0;
     json_object *list = harness_get_json(h, "/api/v1/namespaces", &status);
     assert_int_equal(status, 200);
@@ -528,7 +534,7 @@ int
 main(void)
 {
     enum { NKC = sizeof kc_rows / sizeof kc_rows[0], NJM = sizeof jm_rows / sizeof jm_rows[0] };
-    struct CMUnitTest tests[NKC + NJM + 4];
+    struct CMUnitTest tests[NKC + NJM + 5];
     size_t n = 0;
     for (size_t i = 0; i < NKC; i++)
         tests[n++] = (struct CMUnitTest){.name = kc_rows[i].name,
@@ -540,7 +546,12 @@ main(void)
                                          .initial_state = (void *)&jm_rows[i]};
     tests[n++] = (struct CMUnitTest){.name = "jmatch_subst", .test_func = test_jmatch_subst};
     tests[n++] = (struct CMUnitTest){.name = "fake_server", .test_func = test_fake_server};
-    tests[n++] = (struct CMUnitTest){.name = "kubesim_smoke", .test_func = test_kubesim_smoke};
+    tests[n++] = (struct CMUnitTest){.name = "kubesim_smoke",
+                                     .test_func = test_kubesim_smoke,
+                                     .initial_state = (void *)smoke_plain};
+    tests[n++] = (struct CMUnitTest){.name = "kubesim_smoke_tls",
+                                     .test_func = test_kubesim_smoke,
+                                     .initial_state = (void *)smoke_tls};
     tests[n++] =
         (struct CMUnitTest){.name = "controller_lifecycle", .test_func = test_controller_lifecycle};
     return _cmocka_run_group_tests("test_harness", tests, n, NULL, NULL);

@@ -129,13 +129,15 @@ int harness_watch_ended(const harness_watch *w, int *clean);
 const char *harness_watch_body(const harness_watch *w, size_t *len);
 void harness_watch_close(harness_watch *w);
 
-/* Skip the current CMocka test visibly unless the server is a kubesim started here.
- * Include <cmocka.h> before this header to use it. */
+/* Skip the current CMocka test visibly unless the server is a kubesim started here. The test
+ * ends there (skip() jumps out): h is freed first, so call it right after harness_new(),
+ * before the test holds anything else. Include <cmocka.h> before this header to use it. */
 #define harness_require_kubesim(h)                                                                 \
     do {                                                                                           \
         if (!harness_is_kubesim(h)) {                                                              \
             fprintf(stderr, "SKIP %s: needs kubesim (TEST_KUBECONFIG is set)\n", __func__);        \
             harness_pass(h);                                                                       \
+            harness_free(h);                                                                       \
             skip();                                                                                \
         }                                                                                          \
     } while (0)
