@@ -352,6 +352,21 @@ static const patch_row rows[] = {
      "containers\":[{\"name\":\"a\"}],\"containers\":[{\"name\":\"a\","
      "\"image\":\"i\"}]}}",
      "{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"i\"}]}}", 0},
+    {"smp/set-element-order-reorders", SMP, "Pod",
+     "{\"spec\":{\"containers\":[{\"name\":\"a\"},{\"name\":\"b\"},{\"name\":\"c\"}]}}",
+     "{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"c\"},{\"name\":\"b\"},{\"name\":"
+     "\"a\"}],\"containers\":[{\"name\":\"a\",\"image\":\"i\"}]}}",
+     "{\"spec\":{\"containers\":[{\"name\":\"c\"},{\"name\":\"b\"},{\"name\":\"a\",\"image\":"
+     "\"i\"}]}}",
+     0},
+    {"smp/set-element-order-primitives", SMP, "ConfigMap",
+     "{\"metadata\":{\"finalizers\":[\"x\",\"y\"]}}",
+     "{\"metadata\":{\"$setElementOrder/finalizers\":[\"y\",\"z\",\"x\"],\"finalizers\":[\"z\"]}}",
+     "{\"metadata\":{\"finalizers\":[\"y\",\"z\",\"x\"]}}", 0},
+    {"smp/retain-keys", SMP, "Pod",
+     "{\"spec\":{\"strategy\":{\"type\":\"Rolling\",\"rolling\":{\"max\":1}}}}",
+     "{\"spec\":{\"strategy\":{\"$retainKeys\":[\"type\"],\"type\":\"Recreate\"}}}",
+     "{\"spec\":{\"strategy\":{\"type\":\"Recreate\"}}}", 0},
     {"smp/missing-merge-key", SMP, "Pod", "{\"spec\":{\"containers\":[{\"name\":\"a\"}]}}",
      "{\"spec\":{\"containers\":[{\"image\":\"i\"}]}}", NULL, ERR_BADREQUEST},
     {"smp/bad-patch-directive", SMP, "Pod", "{\"spec\":{}}", "{\"spec\":{\"$patch\":\"explode\"}}",

@@ -76,8 +76,10 @@ int sim_json_patch(json_object *doc, json_object *ops, json_object **out, char *
  *    {"$patch": "replace"} in a map replaces the map by the rest of the
  *    patch map, as a list element replaces the whole list by the other
  *    elements; "$deleteFromPrimitiveList/<field>": [v...] removes values
- *    from a primitive list; "$setElementOrder/<field>" and "$retainKeys" are
- *    accepted and ignored (dropped from the result).
+ *    from a primitive list; "$setElementOrder/<field>": [...] (kubectl
+ *    apply) puts the listed elements of the merged list first in that
+ *    order, the others after them in server order; "$retainKeys": [k...]
+ *    drops the map's other keys. Directives never reach the result.
  *
  * Returns 0 with *out = new tree; ERR_BADREQUEST when patch is not an object
  * or a directive is malformed (unknown $patch value, a merge-keyed element

@@ -17,6 +17,7 @@
 
 #include "core/err.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,9 +183,76 @@ fail:
     return NULL;
 }
 
+static int
+item_matches(json_object *item, json_object *want, const char *key)
+{
+    json_object *a = NULL, *b = NULL;
+
+    if (key == NULL) return sim_json_equal(item, want);
+    if (!json_object_is_type(item, json_type_object) ||
+        !json_object_is_type(want, json_type_object) || !json_object_object_get_ex(item, key, &a) ||
+        !json_object_object_get_ex(want, key, &b))
+        return 0;
+    return sim_json_equal(a, b);
+}
+
+/* "$setElementOrder/<field>" (kubectl apply sends it): the listed elements
+ * become the ordered "patch" side, in the listed order, and everything else
+ * the server-ordered side (elements new to the server last). The arrays are
+ * replaced by new ones of the same kind; on allocation failure nothing
+ * changes (the order is then the default one). */
+static void
+apply_element_order(smp_item **right, size_t *nr, smp_item **left, size_t *nl, json_object *order,
+                    const char *key)
+{
+    size_t total = *nr + *nl, n_r = 0, n_l = 0;
+    smp_item *pool = calloc(total + 1, sizeof *pool), *r2 = calloc(total + 1, sizeof *r2),
+             *l2 = calloc(total + 1, sizeof *l2);
+    char *taken = calloc(total + 1, 1);
+
+    if (pool == NULL || r2 == NULL || l2 == NULL || taken == NULL) {
+        free(pool);
+        free(r2);
+        free(l2);
+        free(taken);
+        return;
+    }
+    memcpy(pool, *right, *nr * sizeof *pool);
+    memcpy(pool + *nr, *left, *nl * sizeof *pool);
+    for (size_t i = 0; i < json_object_array_length(order); i++) {
+        json_object *want = json_object_array_get_idx(order, i);
+        for (size_t k = 0; k < total; k++) {
+            if (!taken[k] && item_matches(pool[k].v, want, key)) {
+                taken[k] = 1;
+                r2[n_r++] = pool[k];
+                break;
+            }
+        }
+    }
+    for (size_t k = 0; k < total; k++) {
+        if (taken[k]) continue;
+        /* insertion by server position; new elements (-1) after the rest */
+        size_t at = n_l;
+        while (at > 0 && pool[k].idx >= 0 && (l2[at - 1].idx < 0 || l2[at - 1].idx > pool[k].idx)) {
+            l2[at] = l2[at - 1];
+            at--;
+        }
+        l2[at] = pool[k];
+        n_l++;
+    }
+    free(*right);
+    free(*left);
+    free(pool);
+    free(taken);
+    *right = r2;
+    *left = l2;
+    *nr = n_r;
+    *nl = n_l;
+}
+
 /* Set-like merge of primitive lists (metadata.finalizers). */
 static int
-merge_primitive_list(json_object *orig, json_object *p, json_object **out)
+merge_primitive_list(json_object *orig, json_object *p, json_object *order, json_object **out)
 {
     size_t no = orig ? json_object_array_length(orig) : 0, np = json_object_array_length(p);
     smp_item *right = calloc(np + 1, sizeof *right), *left = calloc(no + 1, sizeof *left);
@@ -239,6 +307,7 @@ merge_primitive_list(json_object *orig, json_object *p, json_object **out)
             goto done;
         }
     }
+    if (order != NULL) apply_element_order(&right, &nr, &left, &nl, order, NULL);
     *out = interleave(right, nr, left, nl);
     nr = nl = 0;
     if (*out == NULL) rc = ERR_NOMEM;
@@ -255,7 +324,8 @@ done:
 
 /* Merge a list of maps by key. orig may be NULL (no stored list). */
 static int
-merge_keyed_list(smp_ctx *c, const char *key, json_object *orig, json_object *p, json_object **out)
+merge_keyed_list(smp_ctx *c, const char *key, json_object *orig, json_object *p, json_object *order,
+                 json_object **out)
 {
     size_t no = orig ? json_object_array_length(orig) : 0, np = json_object_array_length(p);
     smp_item *right = calloc(np + 1, sizeof *right), *left = calloc(no + 1, sizeof *left);
@@ -352,6 +422,7 @@ merge_keyed_list(smp_ctx *c, const char *key, json_object *orig, json_object *p,
             goto done;
         }
     }
+    if (order != NULL) apply_element_order(&right, &nr, &left, &nl, order, key);
     *out = interleave(right, nr, left, nl);
     nr = nl = 0;
     if (*out == NULL) rc = ERR_NOMEM;
@@ -368,7 +439,7 @@ done:
 
 /* t[k] = merge of list p into the stored value. */
 static int
-merge_list_field(smp_ctx *c, json_object *t, const char *k, json_object *p)
+merge_list_field(smp_ctx *c, json_object *t, const char *k, json_object *p, json_object *order)
 {
     json_object *orig = NULL, *res = NULL;
     const char *key = rule_for(c);
@@ -381,9 +452,9 @@ merge_list_field(smp_ctx *c, json_object *t, const char *k, json_object *p)
         res = sim__json_copy(p, &ok);
         if (!ok) return ERR_NOMEM;
     } else if (key[0] == '\0') {
-        rc = merge_primitive_list(orig, p, &res);
+        rc = merge_primitive_list(orig, p, order, &res);
     } else {
-        rc = merge_keyed_list(c, key, orig, p, &res);
+        rc = merge_keyed_list(c, key, orig, p, order, &res);
     }
     if (rc != 0) return rc;
     return json_object_object_add(t, k, res) == 0 ? 0 : ERR_NOMEM;
@@ -472,7 +543,13 @@ merge_map(smp_ctx *c, json_object *t, json_object *p)
                 }
             }
         } else if (json_object_is_type(pv, json_type_array)) {
-            rc = merge_list_field(c, t, k, pv);
+            char okey[300];
+            json_object *order = NULL;
+            snprintf(okey, sizeof okey, "$setElementOrder/%s", k);
+            if (!json_object_object_get_ex(p, okey, &order) ||
+                !json_object_is_type(order, json_type_array))
+                order = NULL;
+            rc = merge_list_field(c, t, k, pv, order);
         } else {
             json_object *cp = sim__json_copy(pv, &ok);
             if (!ok || json_object_object_add(t, k, cp) != 0) {
