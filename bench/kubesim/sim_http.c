@@ -151,6 +151,7 @@ conn_free(sim_conn *c)
     s->nconns--;
     sim_buf_free(&c->in);
     sim_buf_free(&c->out);
+    free(c->req.body); /* a request still being answered (watch, delayed reply) */
     free(c->req_mem);
     free(c);
 }
