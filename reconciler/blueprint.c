@@ -122,7 +122,7 @@ cb_value(cbuf *b, json_object *v, int depth)
         {
             if (val != NULL && !json_object_is_type(val, json_type_null)) keys[k++] = key;
         }
-        qsort(keys, k, sizeof *keys, key_cmp);
+        if (k > 1) qsort(keys, k, sizeof *keys, key_cmp);
         cb_put(b, "{", 1);
         for (size_t i = 0; i < k; i++) {
             if (i) cb_put(b, ",", 1);

@@ -273,7 +273,7 @@ write_status(pass *p, json_object *sb, int expired, int clear_sandbox)
     if (n && v == NULL) goto fail;
     for (size_t i = 0; i < n; i++)
         v[i] = json_object_get(json_object_array_get_idx(conds, i));
-    qsort(v, n, sizeof *v, cond_cmp);
+    if (n > 1) qsort(v, n, sizeof *v, cond_cmp);
     json_object *sorted = json_object_new_array();
     for (size_t i = 0; i < n; i++)
         json_object_array_add(sorted, v[i]);
@@ -353,6 +353,10 @@ write_meta(pass *p, json_object *sb)
                  st->ready_at_ns ? time_fmt_rfc3339nano(st->ready_at_ns, t, sizeof t) : "unknown");
     }
 #undef WANT
+    /* migrate the legacy label of the same key, riding along (§2.4 b.2) */
+    if (patch && sb && rec_meta_map_str(rec_meta_map(p->claim, "labels"), REC_ANN_SANDBOX_NAME) &&
+        rec_meta_patch_set(&patch, "labels", REC_ANN_SANDBOX_NAME, NULL) != 0)
+        goto oom;
     if (patch == NULL) return 0;
     json_object *a = jx_get(patch, "metadata.annotations");
     if (st->meta_sent == NULL) st->meta_sent = json_object_new_object();
@@ -628,6 +632,12 @@ rec_claim_reconcile(const rec_claim_config *cfg, rec_claim_state *st, const rec_
     p.uid = jx_str_or(claim, "metadata.uid", "");
     p.ns = jx_str_or(claim, "metadata.namespace", "");
     p.name = jx_str_or(claim, "metadata.name", "");
+    if (*p.uid == '\0' || *p.name == '\0' || *p.ns == '\0') {
+        /* malformed cache object: nothing safe to write (an ownerReference
+         * needs the UID); the next event brings a complete one */
+        LOG_W("claim", "claim without uid/name/namespace skipped", "ns=%s name=%s", p.ns, p.name);
+        return 0;
+    }
     if (strcmp(st->uid, p.uid) != 0) { /* first pass, or a new claim with the same name */
         rec_claim_forget(st, in->pools, NULL);
         snprintf(st->uid, sizeof st->uid, "%s", p.uid);

@@ -235,6 +235,11 @@ rec_warmpool_reconcile(const rec_wp_config *cfg, rec_wp_state *st, const rec_wp_
     const char *ns = jx_str_or(pool, "metadata.namespace", "");
     const char *pname = jx_str_or(pool, "metadata.name", "");
     const char *uid = jx_str_or(pool, "metadata.uid", "");
+    if (*uid == '\0' || *pname == '\0') {
+        LOG_W("warmpool", "pool without uid/name skipped", "ns=%s name=%s", ns, pname);
+        if (report) *report = rep;
+        return 0;
+    }
     if (strcmp(st->uid, uid) != 0) { /* a new incarnation of the pool */
         rec_wp_state_fini(st);
         snprintf(st->uid, sizeof st->uid, "%s", uid);

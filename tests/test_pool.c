@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/err.h"
 #include "core/jx.h"
@@ -390,6 +391,42 @@ test_random_vs_reference(void **state)
     pool_set_free(s);
 }
 
+/* Scale: 100,000 members on 100 nodes; prints the cost per operation (the
+ * bound is loose so sanitizer builds pass; Release is far below it). */
+static void
+test_scale(void **state)
+{
+    (void)state;
+    enum { N = 100000 };
+    pool_set *s = pool_set_new();
+    char name[32], node[16];
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "m%06d", i);
+        snprintf(node, sizeof node, "n%d", i % 100);
+        pool_member_info info = {"p", i % 3 != 0, 1, node, (int64_t)(i * 7919 % N), NULL};
+        assert_int_equal(pool_upsert(s, "ns", name, &info), 0);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double up_ns = ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / N;
+    pool_pick pk;
+    int taken = 0, ready_first = 1, seen_fallback = 0;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    while (pool_take(s, "ns", "p", &pk) == 0) {
+        if (pk.ready && seen_fallback) ready_first = 0;
+        seen_fallback |= !pk.ready;
+        taken++;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double take_ns = ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / N;
+    assert_int_equal(taken, N);
+    assert_true(ready_first);
+    printf("pool scale: %d members, upsert %.0f ns/op, take %.0f ns/op\n", N, up_ns, take_ns);
+    assert_true(up_ns < 200000 && take_ns < 200000);
+    pool_set_free(s);
+}
+
 int
 main(void)
 {
@@ -404,6 +441,7 @@ main(void)
     t[n++] =
         (struct CMUnitTest){"reserve-release-done", test_reserve_release_done, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"move-and-drop", test_move_and_drop, NULL, NULL, NULL};
+    t[n++] = (struct CMUnitTest){"scale-100k", test_scale, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"conflict-parking", test_conflict_parking, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"random-vs-reference", test_random_vs_reference, NULL, NULL, NULL};
     return _cmocka_run_group_tests("pool", t, n, NULL, NULL);

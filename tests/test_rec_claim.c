@@ -999,6 +999,60 @@ test_finished_and_expiry(void **state)
     }
 }
 
+/* A claim from an older controller: the legacy label names its warm
+ * Sandbox; it is found, and write 3 moves the record to the annotation. */
+static void
+test_legacy_label(void **state)
+{
+    (void)state;
+    world w;
+    pass_out o;
+    w_init(&w, "{'warmPoolRef':{'name':'test-pool'}}");
+    json_object_object_add(jx_obj(w.claim, "metadata.labels"), "agents.x-k8s.io/sandbox-name",
+                           json_object_new_string("old-sb"));
+    json_object *sb = J("{'metadata':{'name':'old-sb','namespace':'default','uid':'o1',"
+                        "'resourceVersion':'3','labels':{'agents.x-k8s.io/launch-type':'warm'},"
+                        "'ownerReferences':[{'apiVersion':'extensions.agents.x-k8s.io/v1beta1',"
+                        "'kind':'SandboxClaim','name':'c1','uid':'" UID "','controller':true}]},"
+                        "'status':{'podIPs':['10.9.9.9'],'conditions':[{'type':'Ready','status':"
+                        "'True','reason':'DependenciesReady','message':'ok'}]}}");
+    w.sbs[w.n_sbs++] = json_object_get(sb);
+    json_object_put(w.pool);
+    w.pool = NULL; /* the pool may be long gone */
+    w_pass(&w, &o);
+    assert_null(strstr(o.tags, "claim-create"));
+    const rec_write *s = W(&o, "claim-status");
+    CHECK(s->body, "/status/sandbox", "{'name':'old-sb','podIPs':['10.9.9.9']}");
+    CHECK(s->body, "/status/conditions/0/status", "'True'");
+    json_object *c2 = server_apply(&w, w.claim, s);
+    rec_result_fini(&o.r);
+    w_outcome(&w, "claim-status", 0, c2);
+    w_pass(&w, &o);
+    const rec_write *m = W(&o, "claim-meta");
+    CHECK(m->body, "/metadata/labels", "{'agents.x-k8s.io/sandbox-name':null}");
+    CHECK(m->body, "/metadata/annotations/agents.x-k8s.io~1sandbox-name", "'old-sb'");
+    CHECK(m->body, "/metadata/annotations/agents.x-k8s.io~1claim-first-ready-at",
+          "'2027-01-15T08:00:00Z'"); /* we wrote its first Ready */
+    rec_result_fini(&o.r);
+    w_fini(&w);
+
+    /* already Ready before this controller saw it: backfilled with "unknown" */
+    w_init(&w, "{'warmPoolRef':{'name':'test-pool'}}");
+    w.sbs[w.n_sbs++] = json_object_get(sb);
+    json_object_object_add(
+        w.claim, "status",
+        J("{'sandbox':{'name':'old-sb','podIPs':['10.9.9.9']},'conditions':[{'type':'Ready',"
+          "'status':'True','reason':'DependenciesReady','message':'ok','observedGeneration':1,"
+          "'lastTransitionTime':'2026-01-01T00:00:00Z'}]}"));
+    w_pass(&w, &o);
+    assert_null(strstr(o.tags, "claim-status")); /* the status already says it */
+    CHECK(W(&o, "claim-meta")->body, "/metadata/annotations/agents.x-k8s.io~1claim-first-ready-at",
+          "'unknown'");
+    rec_result_fini(&o.r);
+    w_fini(&w);
+    json_object_put(sb);
+}
+
 static void
 test_bound_metadata_sync(void **state)
 {
@@ -1046,6 +1100,7 @@ main(void)
     t[n++] = (struct CMUnitTest){"name-clash-and-user-errors", test_name_clash_and_user_errors,
                                  NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"finished-and-expiry", test_finished_and_expiry, NULL, NULL, NULL};
+    t[n++] = (struct CMUnitTest){"legacy-label", test_legacy_label, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"bound-metadata-sync", test_bound_metadata_sync, NULL, NULL, NULL};
     return _cmocka_run_group_tests("rec_claim", t, n, NULL, NULL);
 }
