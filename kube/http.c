@@ -268,8 +268,11 @@ kube__http_start(kube__req *r)
     curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
                      c->opts.http2 ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
-    /* wait for a connection that may multiplex rather than open another */
-    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    /* Over TLS with h2 offered, wait for a connection that may multiplex
+     * rather than open another. Plain http:// is HTTP/1.1 here: waiting
+     * would only serialise connection set-up in a burst. */
+    if (c->opts.http2 && strncmp(c->server, "https://", 8) == 0)
+        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 10L);

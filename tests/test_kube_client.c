@@ -805,6 +805,42 @@ test_qps_limit(void **state)
         free(d[i].body);
 }
 
+/* HTTP/1.1 cannot multiplex: concurrent requests get connections of their
+ * own instead of queueing behind each other (or behind an open watch). */
+static void
+test_http11_concurrency(void **state)
+{
+    fx *f = *state;
+    testsrv_chunk hold[] = {{.hold = 1, .data = "\n"}};
+    testsrv_add(
+        f->srv,
+        &(testsrv_rule){.path = "/api/v1/namespaces/ns/services", .chunks = hold, .nchunks = 1});
+    testsrv_add(f->srv, &(testsrv_rule){.delay_ms = 400, .body = "{}"});
+    enum { N = 16 };
+    done d[N] = {{0}};
+    cancel_ctx x = {0};
+    kube_watch *w =
+        kube_watch_start(f->c, &KUBE_SERVICES, "ns", NULL, cancel_event, cancel_end, &x);
+    assert_non_null(w);
+    int64_t t0 = time_mono_ms();
+    for (int i = 0; i < N; i++)
+        kube_get(f->c, &KUBE_PODS, "ns", "p", NULL, on_done, &d[i]);
+    for (int i = 0; i < N; i++)
+        run_until(f, &d[i].called, 1, 5000);
+    int64_t elapsed = time_mono_ms() - t0;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(d[i].err, 0);
+        free(d[i].body);
+    }
+    kube_stats st;
+    kube_client_stats(f->c, &st);
+    if (elapsed > 2000) /* one connection at a time would take N * 400 ms */
+        fail_msg("%d concurrent 400 ms requests took %lld ms", N, (long long)elapsed);
+    assert_true(st.connects >= N); /* the watch's connection is busy too */
+    kube_watch_stop(w);
+    assert_int_equal(x.end_calls, 1);
+}
+
 /* ---- watches ------------------------------------------------------------------- */
 
 typedef struct wctx {
@@ -1139,6 +1175,7 @@ main(void)
     ONE(test_unresolvable);
     ONE(test_cancel_on_free);
     ONE(test_qps_limit);
+    ONE(test_http11_concurrency);
     ONE(test_watch_events_as_they_arrive);
     ONE(test_watch_410_in_stream);
     ROWS(wend_rows, test_watch_end);
