@@ -6,16 +6,16 @@
  *   3. configuration: the kubeconfig (exit 1 naming the file), then the
  *      --leader-elect guard (leader election does not exist yet);
  *   4. the cache directory (created if missing);
- *   5. the libev loop, the kube client, the metrics and health servers;
+ *   5. the libev loop, the kube client, the manager (opens the store: exit 1
+ *      when it cannot), the metrics and health servers;
  *   6. GET /version: unreachable -> logged and retried with backoff (a
  *      controller that exits only restart-loops); TLS failure or 401/403 ->
- *      exit 1 with the cause;
+ *      exit 1 with the cause; reachable -> the manager starts (informers,
+ *      shards, writes: manager.h) and /readyz turns 200 once caches synced;
  *   7. run until SIGTERM/SIGINT, then stop everything in reverse order.
  * Shutdown is bounded: a watchdog ends the process 5 s after the signal if
- * a step hangs. Nothing is written to disk yet beyond the cache directory,
- * so there is nothing to leave half-written.
- *
- * The informers, the store and the shards plug in here next: see manager.h.
+ * a step hangs. The store commits each batch with the resourceVersion it
+ * ends at, so an interrupted shutdown leaves a consistent cache behind.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -31,6 +31,7 @@
 #include "controller/apicheck.h"
 #include "controller/flags.h"
 #include "controller/httpserv.h"
+#include "controller/manager.h"
 #include "controller/metrics.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -47,6 +48,7 @@ typedef struct app {
     ctl_metrics *metrics;
     ctl_agent_metrics am;
     ctl_httpserv *metrics_srv, *health_srv;
+    ctl_manager *mgr;
     ctl_health health;
     ev_signal sigterm, sigint;
     atomic_int api_ok; /* read by the health server's thread */
@@ -120,9 +122,11 @@ static int
 ready_cb(void *udata, char *why, size_t whylen)
 {
     app *a = udata;
-    if (atomic_load(&a->api_ok)) return 1;
-    snprintf(why, whylen, "apiserver: not reachable yet");
-    return 0;
+    if (!atomic_load(&a->api_ok)) {
+        snprintf(why, whylen, "apiserver: not reachable yet");
+        return 0;
+    }
+    return ctl_manager_ready(a->mgr, why, whylen);
 }
 
 static void
@@ -143,6 +147,11 @@ on_apicheck(int rc, const char *git_version, const char *message, void *udata)
     (void)git_version;
     if (rc == 0) {
         atomic_store(&a->api_ok, 1);
+        rc = ctl_manager_start(a->mgr);
+        if (rc == 0) return;
+        LOG_E("main", "exiting: the controller cannot start", "err=%s", err_str(rc));
+        a->exit_code = 1;
+        ev_break(a->loop, EVBREAK_ALL);
         return;
     }
     LOG_E("main", "exiting: the API server cannot be used", "server=%s err=%s",
@@ -159,7 +168,8 @@ start_servers(app *a)
 {
     char err[512];
     a->metrics = ctl_metrics_new();
-    if (a->metrics == NULL || ctl_metrics_declare_agent(a->metrics, &a->am) != 0) {
+    if (a->metrics == NULL || ctl_metrics_declare_agent(a->metrics, &a->am) != 0 ||
+        ctl_metrics_add_collector(a->metrics, ctl_manager_collect, a->mgr) != 0) {
         LOG_E("main", "cannot set up metrics", "err=%s", err_str(ERR_NOMEM));
         return ERR_NOMEM;
     }
@@ -204,6 +214,11 @@ run(app *a)
         LOG_E("main", "cannot create the API client", "server=%s err=%s", a->kcfg.server, err);
         return 1;
     }
+    a->mgr = ctl_manager_new(a->loop, a->client, &a->flags, &a->am, err, sizeof err);
+    if (a->mgr == NULL) {
+        LOG_E("main", "cannot open the cache", "dir=%s err=%s", a->flags.cache_dir, err);
+        return 1;
+    }
     if (start_servers(a) != 0) return 1;
     rc = ctl_apicheck_start(&a->check, a->loop, a->client, on_apicheck, a);
     if (rc != 0) {
@@ -223,10 +238,14 @@ run(app *a)
 static void
 shutdown_all(app *a)
 {
-    /* Reverse order of start: servers (their threads read a->metrics),
-     * the check, the client (cancels pending requests), the loop. */
+    /* Reverse order of start: servers (their threads read a->metrics and
+     * the manager), the manager (informers, shards, writes in flight for up
+     * to 1 s, then the store), the check, the client (cancels pending
+     * requests), the loop. */
     ctl_httpserv_stop(a->health_srv);
     ctl_httpserv_stop(a->metrics_srv);
+    ctl_manager_stop(a->mgr);
+    ctl_manager_free(a->mgr);
     ctl_metrics_free(a->metrics);
     if (a->loop) {
         ctl_apicheck_stop(&a->check);

@@ -1,8 +1,10 @@
-/* manager.h - DESIGN ONLY (no implementation yet): how main wires the kube
- * client, the informers, the LMDB store and the reconcile shards. The
- * coordinator implements this next in controller/manager.c; main.c then
- * calls ctl_manager_new/start after the /version check and
- * ctl_manager_stop/free before kube_client_free.
+/* manager.h - how main wires the kube client, the informers, the LMDB store
+ * and the reconcile shards (controller/manager.c; the I/O side of the
+ * writes is controller/dispatch.c, the change feed -> keys rules are
+ * controller/routes.c). main.c calls ctl_manager_new/start after the
+ * /version check, registers ctl_manager_collect, and calls
+ * ctl_manager_stop/free after stopping the HTTP servers and before
+ * kube_client_free.
  *
  * Threads
  *   I/O thread (main's libev loop): kube client, informer (sole store
@@ -73,5 +75,10 @@ void ctl_manager_free(ctl_manager *m); /* NULL is a no-op */
 /* Any thread (the health server's readiness callback): 1 once every
  * informer has synced and the shards run, else 0 with a reason in why. */
 int ctl_manager_ready(const ctl_manager *m, char *why, size_t whylen);
+
+/* ctl_collect_cb for ctl_metrics_add_collector (udata: the manager): sets the
+ * agent_sandboxes gauge from the store. The HTTP servers must be stopped
+ * before ctl_manager_free. */
+void ctl_manager_collect(ctl_metrics *reg, void *udata);
 
 #endif

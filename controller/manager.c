@@ -1,0 +1,411 @@
+/* manager.c - the store, the informers, the shards and the write dispatcher
+ * wired together (the design is in manager.h).
+ *
+ * Kinds plug in through kind_table: a key "<kind>/<ns>/<name>" is passed to
+ * the entry whose prefix is <kind>. Only the Sandbox controller is wired;
+ * the extension controllers add entries (and their informer kinds and
+ * routes) here.
+ *
+ * The change feed is ignored until every informer has synced: a pass that
+ * ran on a half-listed cache would create children that already exist.
+ * The synced callback then queues every stored Sandbox once, which covers
+ * whatever the feed skipped. */
+#include "controller/manager.h"
+
+#include "controller/dispatch.h"
+#include "controller/routes.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "informer/informer.h"
+#include "reconciler/conditions.h"
+#include "reconciler/meta.h"
+#include "reconciler/sandbox_view.h"
+#include "reconciler/shard.h"
+#include "store/store.h"
+
+#include <ev.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Without --sandbox-write-behind-window on the command line, a launch's
+ * transitional status (pod created, not Ready yet) is held this long, so a
+ * launch costs pod create + service create + pod-name annotation + one
+ * status patch (reconciler/sandbox.h, status_settle_ms). An explicit
+ * --sandbox-write-behind-window=0 gives upstream's write-every-change. */
+#define CTL_DEFAULT_SETTLE_MS 1000
+#define CTL_DRAIN_MS          1000 /* shutdown: how long handed-over writes may take */
+
+struct ctl_manager;
+typedef int (*ctl_kind_process_fn)(struct ctl_manager *m, int shard, const char *ns,
+                                   const char *name, const rec_outcome *oc, size_t n,
+                                   rec_result *out);
+
+typedef struct ctl_kind_ops {
+    const char *prefix; /* key prefix, e.g. "sandbox" */
+    ctl_kind_process_fn process;
+} ctl_kind_ops;
+
+struct ctl_manager {
+    struct ev_loop *loop;
+    kube_client *kc;
+    const ctl_flags *flags;
+    ctl_agent_metrics *metrics;
+    store *st;
+    rec_shard_set *shards;
+    ctl_dispatch *disp; /* NULL once detached */
+    informer *inf;
+    rec_sandbox_opts sbx_opts;
+    int started, stopped, synced; /* I/O thread */
+    atomic_int ready, stopping;
+    pthread_mutex_t store_mu; /* the metrics collector vs store_close */
+    int store_closed;
+};
+
+/* ---- worker side ------------------------------------------------------------- */
+
+static int
+process_sandbox(ctl_manager *m, int shard, const char *ns, const char *name, const rec_outcome *oc,
+                size_t n, rec_result *out)
+{
+    (void)shard;
+    return rec_sandbox_run(m->st, ns, name, oc, n, &m->sbx_opts, time_now_ms(), out);
+}
+
+static const ctl_kind_ops kind_table[] = {
+    {"sandbox", process_sandbox},
+};
+
+/* Split "<kind>/<ns>/<name>" in place into buffers. */
+static int
+key_split(const char *key, char *kind, size_t kl, char *ns, size_t nl, char *name, size_t ml)
+{
+    const char *a = strchr(key, '/');
+    const char *b = a ? strchr(a + 1, '/') : NULL;
+    if (!a || !b || a == key || b == a + 1 || !b[1] || strchr(b + 1, '/')) return ERR_INVALID;
+    if ((size_t)(a - key) >= kl || (size_t)(b - a - 1) >= nl || strlen(b + 1) >= ml)
+        return ERR_INVALID;
+    memcpy(kind, key, (size_t)(a - key));
+    kind[a - key] = '\0';
+    memcpy(ns, a + 1, (size_t)(b - a - 1));
+    ns[b - a - 1] = '\0';
+    strcpy(name, b + 1);
+    return 0;
+}
+
+static void
+on_process(void *udata, int shard, const char *key, const rec_outcome *oc, size_t n,
+           rec_result *out)
+{
+    ctl_manager *m = udata;
+    char kind[32], ns[STORE_MAX_NAME + 1], name[STORE_MAX_NAME + 1];
+    if (key_split(key, kind, sizeof kind, ns, sizeof ns, name, sizeof name) != 0) {
+        LOG_E("manager", "malformed key dropped", "key=%s", key);
+        return;
+    }
+    for (size_t i = 0; i < sizeof kind_table / sizeof kind_table[0]; i++) {
+        if (strcmp(kind_table[i].prefix, kind) != 0) continue;
+        int rc = kind_table[i].process(m, shard, ns, name, oc, n, out);
+        if (rc != 0) {
+            out->error = rc;
+            snprintf(out->error_msg, sizeof out->error_msg, "%s", err_str(rc));
+            LOG_W("manager", "reconcile failed; retrying with backoff", "key=%s shard=%d err=%s",
+                  key, shard, err_str(rc));
+        }
+        return;
+    }
+    LOG_E("manager", "no controller for key", "key=%s kind=%s", key, kind);
+}
+
+/* ---- I/O side -------------------------------------------------------------- */
+
+static void
+on_submit(void *udata, rec_ticket *t)
+{
+    ctl_manager *m = udata;
+    if (m->disp) {
+        ctl_dispatch_submit(m->disp, t);
+        return;
+    }
+    rec_shards_complete(m->shards, t); /* shutting down: outcomes default to ERR_CANCELED */
+}
+
+typedef struct feed_ctx {
+    ctl_manager *m;
+    store_rtxn *r;
+    int rtxn_failed;
+} feed_ctx;
+
+static int
+feed_exists(void *udata, const char *ns, const char *name)
+{
+    feed_ctx *f = udata;
+    store_item it;
+    if (f->r == NULL && !f->rtxn_failed && store_rtxn_begin(f->m->st, &f->r) != 0)
+        f->rtxn_failed = 1;
+    if (f->r == NULL) return 0;
+    return store_get_raw(f->r, STORE_SANDBOX, ns, name, &it) == 0;
+}
+
+static int
+feed_emit(void *udata, const char *route, const char *key)
+{
+    feed_ctx *f = udata;
+    int rc = rec_shards_add(f->m->shards, route, key);
+    if (rc != 0) LOG_E("manager", "cannot queue a key", "key=%s err=%s", key, err_str(rc));
+    return 0;
+}
+
+static void
+on_feed(const store_change *changes, size_t n, void *udata)
+{
+    ctl_manager *m = udata;
+    if (!m->synced || m->stopped) return;
+    feed_ctx f = {m, NULL, 0};
+    for (size_t i = 0; i < n; i++)
+        ctl_route_change(&changes[i], feed_exists, &f, feed_emit, &f);
+    store_rtxn_end(f.r);
+}
+
+static int
+enqueue_sandbox(const store_item *it, void *udata)
+{
+    ctl_manager *m = udata;
+    char key[CTL_KEY_MAX];
+    if (ctl_route_key(key, sizeof key, "sandbox", it->ns, it->name))
+        rec_shards_add(m->shards, NULL, key);
+    return 0;
+}
+
+static void
+on_synced(informer *inf, void *udata)
+{
+    ctl_manager *m = udata;
+    (void)inf;
+    if (m->stopped) return;
+    m->synced = 1;
+    store_rtxn *r = NULL;
+    size_t n = 0;
+    int rc = store_rtxn_begin(m->st, &r);
+    if (rc == 0) {
+        store_count(r, STORE_SANDBOX, &n);
+        rc = store_list(r, STORE_SANDBOX, NULL, enqueue_sandbox, m);
+        store_rtxn_end(r);
+    }
+    if (rc != 0)
+        LOG_E("manager", "cannot list the cached Sandboxes for the first pass", "err=%s",
+              err_str(rc));
+    atomic_store(&m->ready, 1);
+    LOG_I("manager", "caches synced; reconciling", "sandboxes=%zu shards=%d", n,
+          rec_shards_count(m->shards));
+}
+
+/* ---- metrics: agent_sandboxes, rebuilt from the store on each scrape ---------- */
+
+static int
+count_sandbox(const store_item *it, void *udata)
+{
+    ctl_metric *g = udata;
+    json_object *o = NULL;
+    if (store_decode(it, &o) != 0) return 0;
+    json_object *conds = NULL;
+    json_object_object_get_ex(json_object_object_get(o, "status"), "conditions", &conds);
+    const char *reason = rec_cond_reason(conds, "Ready");
+    json_object *labels = rec_meta_map(o, "labels"), *anns = rec_meta_map(o, "annotations");
+    const char *lt = rec_meta_map_str(labels, REC_LABEL_LAUNCH_TYPE);
+    const char *tpl = rec_meta_map_str(anns, REC_ANN_TEMPLATE_REF);
+    const char *cb = rec_meta_created_by_normalize(rec_meta_map_str(labels, REC_LABEL_CREATED_BY));
+    json_object *ref = rec_meta_controller_ref(o), *k = NULL;
+    const char *owner =
+        ref && json_object_object_get_ex(ref, "kind", &k) ? json_object_get_string(k) : NULL;
+    if (!owner || (strcmp(owner, "SandboxClaim") && strcmp(owner, "SandboxWarmPool")))
+        owner = "None";
+    const char *lv[] = {it->ns,
+                        rec_cond_is_true(conds, "Ready") ? "true" : "false",
+                        reason && !strcmp(reason, "SandboxExpired") ? "true" : "false",
+                        lt && !strcmp(lt, "warm") ? "warm" : "cold",
+                        tpl && *tpl ? tpl : "unknown",
+                        owner,
+                        cb ? cb : "unknown"};
+    ctl_gauge_add(g, lv, 1);
+    json_object_put(o);
+    return 0;
+}
+
+void
+ctl_manager_collect(ctl_metrics *reg, void *udata)
+{
+    ctl_manager *m = udata;
+    (void)reg;
+    ctl_metric *g = m->metrics ? m->metrics->sandboxes : NULL;
+    if (g == NULL) return;
+    pthread_mutex_lock(&m->store_mu);
+    if (!m->store_closed) {
+        store_rtxn *r = NULL;
+        ctl_metric_reset(g);
+        if (store_rtxn_begin(m->st, &r) == 0) {
+            store_list(r, STORE_SANDBOX, NULL, count_sandbox, g);
+            store_rtxn_end(r);
+        }
+    }
+    pthread_mutex_unlock(&m->store_mu);
+}
+
+/* ---- public ------------------------------------------------------------------ */
+
+ctl_manager *
+ctl_manager_new(struct ev_loop *loop, kube_client *client, const ctl_flags *flags,
+                ctl_agent_metrics *metrics, char *err, size_t errlen)
+{
+    ctl_manager *m = calloc(1, sizeof *m);
+    if (m == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    m->loop = loop;
+    m->kc = client;
+    m->flags = flags;
+    m->metrics = metrics;
+    pthread_mutex_init(&m->store_mu, NULL);
+    m->sbx_opts.cluster_domain = flags->cluster_domain;
+    m->sbx_opts.status_settle_ms = ctl_flags_was_set(flags, "sandbox-write-behind-window")
+                                       ? flags->sandbox_write_behind_window_ns / 1000000
+                                       : CTL_DEFAULT_SETTLE_MS;
+    char serr[256];
+    if (store_open(flags->cache_dir, NULL, &m->st, serr, sizeof serr) != 0) {
+        snprintf(err, errlen, "cannot open the cache in %s: %s", flags->cache_dir, serr);
+        pthread_mutex_destroy(&m->store_mu);
+        free(m);
+        return NULL;
+    }
+    m->disp = ctl_dispatch_new(client);
+    if (m->disp == NULL) {
+        snprintf(err, errlen, "out of memory");
+        ctl_manager_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+int
+ctl_manager_start(ctl_manager *m)
+{
+    char err[256];
+    if (m == NULL || m->started || m->stopped) return ERR_INVALID;
+    m->started = 1;
+    rec_shard_opts so = {.shards = m->flags->shards,
+                         .process = on_process,
+                         .process_udata = m,
+                         .submit = on_submit,
+                         .submit_udata = m,
+                         .loop = m->loop};
+    m->shards = rec_shards_new(&so, err, sizeof err);
+    if (m->shards == NULL) {
+        LOG_E("manager", "cannot start the shard workers", "err=%s", err);
+        return ERR_NOMEM;
+    }
+    ctl_dispatch_set_shards(m->disp, m->shards);
+    store_set_feed(m->st, on_feed, m);
+    informer_opts io = {.cache_label_selectors = m->flags->cache_label_selectors,
+                        .kinds = 1u << STORE_SANDBOX | 1u << STORE_POD | 1u << STORE_SERVICE |
+                                 1u << STORE_PVC};
+    m->inf = informer_new(m->loop, m->kc, m->st, &io);
+    if (m->inf == NULL) {
+        LOG_E("manager", "cannot create the informers", "err=%s", err_str(ERR_NOMEM));
+        return ERR_NOMEM;
+    }
+    informer_on_synced(m->inf, on_synced, m);
+    int rc = informer_start(m->inf);
+    if (rc != 0) {
+        LOG_E("manager", "cannot start the informers", "err=%s", err_str(rc));
+        return rc;
+    }
+    LOG_I("manager", "started", "shards=%d cache_dir=%s cache_label_selectors=%d settle_ms=%lld",
+          rec_shards_count(m->shards), store_path(m->st), m->flags->cache_label_selectors,
+          (long long)m->sbx_opts.status_settle_ms);
+    if (m->flags->extensions)
+        LOG_W("manager",
+              "--extensions: the SandboxClaim/Template/WarmPool controllers are not "
+              "wired into this binary yet; only Sandboxes are reconciled",
+              "flag=%s", "extensions");
+    return 0;
+}
+
+static void
+on_drain_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents; /* only wakes ev_run(EVRUN_ONCE) */
+}
+
+void
+ctl_manager_stop(ctl_manager *m)
+{
+    if (m == NULL || m->stopped) return;
+    m->stopped = 1;
+    atomic_store(&m->stopping, 1);
+    atomic_store(&m->ready, 0);
+    if (m->inf) informer_stop(m->inf);
+    if (m->shards) {
+        rec_shards_stop(m->shards);
+        /* Let writes already handed over go out while the loop still runs. */
+        ev_timer tick;
+        ev_timer_init(&tick, on_drain_tick, 0.02, 0.02);
+        ev_timer_start(m->loop, &tick);
+        int64_t t0 = time_mono_ms();
+        rec_shard_stats st;
+        for (;;) {
+            rec_shards_stats(m->shards, &st);
+            if ((st.in_io == 0 && ctl_dispatch_requests(m->disp) == 0) ||
+                time_mono_ms() - t0 >= CTL_DRAIN_MS)
+                break;
+            ev_run(m->loop, EVRUN_ONCE);
+        }
+        ev_timer_stop(m->loop, &tick);
+        if (st.in_io > 0)
+            LOG_W("manager",
+                  "shutdown: writes still in flight are dropped (the next start redoes "
+                  "them)",
+                  "tickets=%zu", st.in_io);
+    }
+    ctl_dispatch_detach(m->disp);
+    m->disp = NULL;
+}
+
+void
+ctl_manager_free(ctl_manager *m)
+{
+    if (m == NULL) return;
+    ctl_manager_stop(m);
+    informer_free(m->inf);
+    rec_shards_free(m->shards);
+    pthread_mutex_lock(&m->store_mu);
+    store_close(m->st);
+    m->st = NULL;
+    m->store_closed = 1;
+    pthread_mutex_unlock(&m->store_mu);
+    pthread_mutex_destroy(&m->store_mu);
+    free(m);
+}
+
+int
+ctl_manager_ready(const ctl_manager *m, char *why, size_t whylen)
+{
+    if (m == NULL) {
+        snprintf(why, whylen, "controller: not started");
+        return 0;
+    }
+    if (atomic_load(&m->stopping)) {
+        snprintf(why, whylen, "controller: shutting down");
+        return 0;
+    }
+    if (!atomic_load(&m->ready)) {
+        snprintf(why, whylen, "informers: caches not synced yet");
+        return 0;
+    }
+    return 1;
+}
