@@ -38,6 +38,11 @@
  *                          (the recorder did so: it holds one MODIFIED only);
  *   watch-timeout          <rv:1> is the namespace's list resourceVersion at the start.
  *
+ * kubesim runs as a child process per file by default: a crash or a leak (its exit status
+ * under ASan) is attributed to one file, its log is printed with that file's differences,
+ * and the other files still run. GOLDEN_INPROCESS=1 starts it in this process instead
+ * (asc_sim on its own thread), when the test was built with asc_harness_sim.
+ *
  * GOLDEN_ONLY=<file>[,<file>...] (with or without .json) runs only those files. Every
  * difference is printed as "golden <file> #<exchange> <METHOD> <path>: <json path>: expected
  * ..., got ..."; a summary of all files (first difference of each) ends the run.
@@ -703,7 +708,15 @@ test_golden_file(void **state)
         printf("golden %s: SKIP (TEST_KUBECONFIG: the replay needs a fresh kubesim)\n", gc->file);
         skip();
     }
-    if (access(harness_bin_path("kubesim", bin, sizeof bin), X_OK) != 0) {
+    const char *inproc = getenv("GOLDEN_INPROCESS");
+    int use_inproc = inproc && strcmp(inproc, "1") == 0;
+#ifndef ASC_GOLDEN_HAVE_INPROC
+    if (use_inproc) {
+        printf("golden %s: SKIP (GOLDEN_INPROCESS=1 but built without asc_sim)\n", gc->file);
+        skip();
+    }
+#endif
+    if (!use_inproc && access(harness_bin_path("kubesim", bin, sizeof bin), X_OK) != 0) {
         printf("golden %s: SKIP (%s does not exist yet)\n", gc->file, bin);
         skip();
     }
@@ -719,6 +732,9 @@ test_golden_file(void **state)
     assert_non_null(r.h);
     assert_non_null(r.binds);
     harness_set_user_agent(r.h, "kapi-conformance/1.0");
+#ifdef ASC_GOLDEN_HAVE_INPROC
+    if (use_inproc) assert_int_equal(harness_use_inprocess_sim(r.h), 0);
+#endif
     const char *args[16];
     size_t na = 0;
     args[na++] = "--no-kubelet";

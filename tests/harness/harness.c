@@ -249,7 +249,8 @@ int
 harness_start_sim(harness *h, const char *const *args)
 {
     if (h->external) return h->url[0] ? 0 : hh__kubeconfig_load(h, h->kubeconfig, 0);
-    if (h->sim_pid > 0) return ERR_INVALID;
+    if (h->sim_pid > 0 || h->inproc) return ERR_INVALID;
+    if (h->inproc_start) return h->inproc_start(h, args);
     char bin[PATH_MAX];
     harness_bin_path("kubesim", bin, sizeof bin);
     if (access(bin, X_OK) != 0) {
@@ -295,6 +296,11 @@ harness_start_sim(harness *h, const char *const *args)
 int
 harness_stop_sim(harness *h, int *exit_status)
 {
+    if (h->inproc) {
+        h->inproc_stop(h);
+        if (exit_status) *exit_status = 0;
+        return 0;
+    }
     return stop_child(&h->sim_pid, "kubesim", exit_status);
 }
 

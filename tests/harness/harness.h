@@ -60,6 +60,10 @@ const char *harness_bin_path(const char *name, char *buf, size_t len);
 /* Start kubesim with the NULL-terminated extra args (may be NULL). With TEST_KUBECONFIG this
  * only loads that kubeconfig and ignores args. ERR_CONFIG if the binary is missing. */
 int harness_start_sim(harness *h, const char *const *args);
+/* Run kubesim inside this process (library asc_sim, on its own thread) instead of the
+ * binary; call before harness_start_sim, which then parses the same args. Only in tests
+ * linked with asc_harness_sim. The sim's logs go to this process's stderr. */
+int harness_use_inprocess_sim(harness *h);
 /* SIGTERM, then SIGKILL after 5 s. *exit_status (may be NULL) gets the exit code, or 128+signal.
  * 0 when nothing was running. */
 int harness_stop_sim(harness *h, int *exit_status);

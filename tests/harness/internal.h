@@ -19,6 +19,10 @@ struct harness {
     int passed;
 
     pid_t sim_pid;
+    /* In-process kubesim (inproc.c, asc_harness_sim): set by harness_use_inprocess_sim. */
+    void *inproc;
+    int (*inproc_start)(harness *h, const char *const *args);
+    void (*inproc_stop)(harness *h);
     char sim_out[PATH_MAX]; /* stdout: the ready line */
     char sim_log[PATH_MAX]; /* stderr */
     pid_t ctl_pid;
