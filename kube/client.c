@@ -344,7 +344,12 @@ kube__req_complete(kube__req *r, CURLcode code)
     curl_easy_getinfo(r->easy, CURLINFO_HTTP_VERSION, &version);
     curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &connects);
     r->status = status;
-    r->http_version = version;
+    /* curl's enum stays inside kube/: callers see 10, 11, 20, 30 */
+    r->http_version = version == CURL_HTTP_VERSION_1_0   ? 10
+                      : version == CURL_HTTP_VERSION_1_1 ? 11
+                      : version == CURL_HTTP_VERSION_2_0 ? 20
+                      : version == CURL_HTTP_VERSION_3   ? 30
+                                                         : 0;
     c->stats.connects += (uint64_t)connects;
     kube__http_detach(r);
     if (r->watch) {

@@ -7,9 +7,13 @@
  * Transport: libcurl multi on libev (socket + timer callbacks, no polling),
  * keep-alive, HTTP/2 multiplexing when the server offers it (ALPN), a
  * per-request timeout, a client-side QPS/burst limiter (default unlimited),
- * retries with jittered backoff for 429 (honouring Retry-After) and 5xx /
+ * retries with jittered backoff for 429 on any verb (the server did not act
+ * on it; Retry-After honoured, capped at 60 s), and for 500/502/503/504 and
  * transport errors on idempotent verbs (GET, LIST, PUT, DELETE; not POST,
- * not PATCH unless the request carries a resourceVersion precondition).
+ * not PATCH unless the request carries a resourceVersion precondition); a
+ * refused connection is retried on any verb (nothing was sent). Timeouts
+ * and TLS failures are not retried. Watches are never retried: their
+ * failures go to on_end and the caller (the informer) decides.
  *
  * Errors: a request always completes through its callback exactly once
  * (unless kube_client_new/kube_request fail synchronously, in which case the
@@ -127,7 +131,7 @@ typedef struct kube_result {
     const char *message; /* Status.message or a transport error text; never NULL */
     int retry_after_s;   /* Retry-After seconds when sent, else 0 */
     const char *warning; /* Warning header text or NULL */
-    long http_version;   /* CURL_HTTP_VERSION_* of the last response (2 = HTTP/2), 0 if none */
+    long http_version;   /* of the last response: 10, 11, 20 (HTTP/2), 30; 0 if none */
     int attempts;        /* transfers made (1 + retries) */
 } kube_result;
 

@@ -43,6 +43,7 @@ typedef struct done {
     long status;
     int attempts;
     int retry_after_s;
+    long http_version;
     char reason[64];
     char message[1024];
     char warning[256];
@@ -58,6 +59,7 @@ on_done(const kube_result *res, void *udata)
     d->err = res->err;
     d->status = res->http_status;
     d->attempts = res->attempts;
+    d->http_version = res->http_version;
     d->retry_after_s = res->retry_after_s;
     assert_non_null(res->message);
     assert_non_null(res->reason);
@@ -428,6 +430,7 @@ test_verb(void **state)
     assert_int_equal(d.called, 1);
     if (d.err != 0) fail_msg("err %s: %s", err_str(d.err), d.message);
     assert_int_equal(d.status, 200);
+    assert_int_equal(d.http_version, 11); /* testsrv speaks HTTP/1.1 only */
     assert_string_equal(d.body, "{\"kind\":\"Thing\"}");
     assert_int_equal(testsrv_count(f->srv), 1);
     const testsrv_req *q = testsrv_get(f->srv, 0);
