@@ -27,6 +27,7 @@
 #define NOT_FOUND_REQUEUE_MS 60000
 #define CREATE_PENDING_MS    200
 #define PENDING_POLL_MS      500
+#define ADOPTED_WAIT_MS      30000
 
 void
 rec_claim_config_default(rec_claim_config *c)
@@ -118,11 +119,25 @@ sandbox_view(pass *p, const char *name)
     json_object *b = p->st->bound;
     if (b == NULL || strcmp(jx_str_or(b, "metadata.name", ""), name) != 0) return s;
     if (s == NULL) return b;
-    if (rec_meta_rv_cmp(s, b) >= 0 && rec_meta_is_controlled_by(s, p->uid)) {
-        replace_ref(&p->st->bound, NULL); /* the store has caught up */
+    int c = rec_meta_rv_cmp(s, b);
+    int same = strcmp(jx_str_or(s, "metadata.resourceVersion", "s"),
+                      jx_str_or(b, "metadata.resourceVersion", "b")) == 0;
+    if (c > 0 || same) {
+        if (rec_meta_is_controlled_by(s, p->uid))
+            replace_ref(&p->st->bound, NULL); /* the store has caught up */
         return s;
     }
-    return rec_meta_rv_cmp(b, s) > 0 ? b : s;
+    if (c < 0) return b;
+    /* not comparable: trust the view that shows our own write */
+    return rec_meta_is_controlled_by(s, p->uid) ? s : b;
+}
+
+static void
+transient(pass *p, int err, const char *what, const char *msg)
+{
+    if (p->out->error) return;
+    p->out->error = err; /* the shard retries with backoff */
+    snprintf(p->out->error_msg, sizeof p->out->error_msg, "%s: %s", what, msg);
 }
 
 /* ---- outcomes ------------------------------------------------------------ */
@@ -141,20 +156,24 @@ settle(pass *p)
                 snprintf(note, sizeof note, "Adopted warm pool Sandbox \"%s\"", st->reserved);
                 event(p, "Normal", "SandboxAdopted", "Adoption", note);
                 replace_ref(&st->bound, o->object);
+                snprintf(st->adopted, sizeof st->adopted, "%s", st->reserved);
+                st->adopted_at_ms = p->now;
                 if (p->in->pools) pool_done(p->in->pools, p->ns, st->reserved);
                 p->rep->launch = "warm";
             } else {
                 if (o->err == ERR_CONFLICT || o->err == ERR_NOTFOUND)
                     p->rep->adopt_conflicts++;
-                else
+                else {
                     fail(p, REC_CE_OTHER, "adopting Sandbox \"%s\": %s", st->reserved, o->message);
+                    transient(p, o->err, "adopting Sandbox", o->message);
+                }
                 if (p->in->pools) {
                     if (o->err == ERR_NOTFOUND)
                         pool_done(p->in->pools, p->ns, st->reserved);
                     else if (o->err == ERR_CONFLICT) /* parked until a fresher event */
                         pool_release_conflict(p->in->pools, p->ns, st->reserved, st->reserved_rv);
-                    else
-                        pool_release(p->in->pools, p->ns, st->reserved);
+                    else /* uncertain (the patch may have landed): wait for news */
+                        pool_release_conflict(p->in->pools, p->ns, st->reserved, st->reserved_rv);
                 }
                 LOG_D("claim", "adoption write failed", "ns=%s claim=%s sandbox=%s err=%s", p->ns,
                       p->name, st->reserved, err_str(o->err));
@@ -168,11 +187,15 @@ settle(pass *p)
                          jx_str_or(o->object, "metadata.name", p->name));
                 event(p, "Normal", "SandboxProvisioned", "Provisioning", note);
                 replace_ref(&st->bound, o->object);
+                snprintf(st->adopted, sizeof st->adopted, "%s",
+                         jx_str_or(o->object, "metadata.name", p->name));
+                st->adopted_at_ms = p->now;
                 p->rep->launch = "cold";
             } else if (o->err == ERR_EXISTS) {
                 p->create_pending = 1;
             } else {
                 fail(p, REC_CE_OTHER, "creating Sandbox: %s%s", o->message, NULL);
+                transient(p, o->err, "creating Sandbox", o->message);
             }
         } else if (strcmp(o->tag, "claim-status") == 0) {
             st->status_inflight = 0;
@@ -656,10 +679,23 @@ rec_claim_reconcile(const rec_claim_config *cfg, rec_claim_state *st, const rec_
     p.pool_name = jx_str_or(claim, "spec.warmPoolRef.name", "");
     p.tmpl_name = jx_str_or(in->pool, "spec.sandboxTemplateRef.name", "");
 
-    int had_write1 = st->write1_inflight;
     settle(&p);
     if (st->write1_inflight) return 0; /* write 1's outcome is not back: nothing to decide yet */
-    (void)had_write1;
+    if (st->adopted[0] && p.now - st->adopted_at_ms >= ADOPTED_WAIT_MS) {
+        st->adopted[0] = '\0'; /* the store never showed it: it is gone, start over */
+        replace_ref(&st->bound, NULL);
+    }
+    if (st->adopted[0]) {
+        /* Write 1 succeeded: until some view shows that Sandbox as ours
+         * (the returned object, or the store catching up), never take
+         * another one. */
+        json_object *v = sandbox_view(&p, st->adopted);
+        if (v == NULL || !rec_meta_is_controlled_by(v, p.uid)) {
+            requeue(&p, 20);
+            return 0;
+        }
+        if (st->bound == NULL) st->adopted[0] = '\0'; /* the store has it */
+    }
 
     if (in->legacy_np && rec_meta_is_controlled_by(in->legacy_np, p.uid) &&
         jx_str(in->legacy_np, "metadata.deletionTimestamp") == NULL) {

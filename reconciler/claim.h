@@ -82,11 +82,13 @@ typedef struct rec_claim_state {
     char reserved_pool[254];   /* its pool */
     char reserved_rv[32];      /* the resourceVersion write 1 carries */
     int write1_inflight;       /* "claim-adopt" or "claim-create" sent, outcome not seen */
-    json_object *bound;        /* freshest Sandbox view from a write outcome (owned ref) */
-    json_object *claim_view;   /* freshest claim view from a write outcome (owned ref) */
-    int status_inflight;       /* write 2 sent, outcome not seen */
-    json_object *last_status;  /* the status last sent (owned), NULL if unknown */
-    json_object *meta_sent;    /* annotations last sent by write 3 (owned) */
+    char adopted[254]; /* Sandbox write 1 adopted/created; cleared once the store shows it */
+    int64_t adopted_at_ms;
+    json_object *bound;       /* freshest Sandbox view from a write outcome (owned ref) */
+    json_object *claim_view;  /* freshest claim view from a write outcome (owned ref) */
+    int status_inflight;      /* write 2 sent, outcome not seen */
+    json_object *last_status; /* the status last sent (owned), NULL if unknown */
+    json_object *meta_sent;   /* annotations last sent by write 3 (owned) */
     int meta_inflight;
 } rec_claim_state;
 

@@ -717,6 +717,50 @@ test_write1_conflict_takes_next(void **state)
     w_fini(&w);
 }
 
+/* Write 1 succeeded but neither the outcome object nor the store shows it
+ * yet: the claim must wait, never take a second Sandbox. A 5xx on write 1
+ * is retried with backoff and parks the candidate (the patch may have
+ * landed). */
+static void
+test_write1_success_without_view(void **state)
+{
+    (void)state;
+    world w;
+    pass_out o;
+    w_init(&w, "{'warmPoolRef':{'name':'test-pool'}}");
+    json_object *a = w_member(&w, "m-a", 1, 1, 100);
+    w_member(&w, "m-b", 1, 1, 10);
+    w_pass(&w, &o);
+    json_object *patched = server_apply(&w, a, W(&o, "claim-adopt"));
+    rec_result_fini(&o.r);
+    w_outcome(&w, "claim-adopt", 0, NULL);
+    w_pass(&w, &o);
+    assert_string_equal(o.tags, "");
+    assert_int_equal(o.r.requeue_after_ms, 20);
+    rec_result_fini(&o.r);
+    store_replace(&w, patched); /* the watch delivers the adopted Sandbox */
+    json_object_put(patched);
+    w_pass(&w, &o);
+    assert_null(strstr(o.tags, "claim-adopt"));
+    CHECK(W(&o, "claim-status")->body, "/status/sandbox/name", "'m-a'");
+    rec_result_fini(&o.r);
+    w_fini(&w);
+
+    w_init(&w, "{'warmPoolRef':{'name':'test-pool'}}");
+    w_member(&w, "m-a", 1, 1, 100);
+    w_member(&w, "m-b", 1, 1, 10);
+    w_pass(&w, &o);
+    rec_result_fini(&o.r);
+    w_outcome(&w, "claim-adopt", ERR_UNAVAILABLE, NULL);
+    w_pass(&w, &o);
+    assert_int_equal(o.r.error, ERR_UNAVAILABLE);
+    pool_stats ps;
+    pool_get_stats(w.pools, "default", "test-pool", &ps);
+    assert_int_equal(ps.parked, 1);
+    rec_result_fini(&o.r);
+    w_fini(&w);
+}
+
 static void
 test_invalid_candidate_skipped(void **state)
 {
@@ -1100,6 +1144,8 @@ main(void)
     t[n++] = (struct CMUnitTest){"name-clash-and-user-errors", test_name_clash_and_user_errors,
                                  NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"finished-and-expiry", test_finished_and_expiry, NULL, NULL, NULL};
+    t[n++] = (struct CMUnitTest){"write1-success-without-view", test_write1_success_without_view,
+                                 NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"legacy-label", test_legacy_label, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"bound-metadata-sync", test_bound_metadata_sync, NULL, NULL, NULL};
     return _cmocka_run_group_tests("rec_claim", t, n, NULL, NULL);
