@@ -3,10 +3,17 @@
  * One pool_set holds the pools of ONE shard. A SandboxWarmPool and every
  * claim that references it hash to the shard of "<ns>/<pool>", so all calls
  * for one pool come from that shard's thread: there is no lock inside, and
- * a pool_set must never be touched by two threads (the wiring delivers each
- * Sandbox cache event to the shard of the pool the Sandbox belongs to, and
- * - when a Sandbox leaves a pool - to the shard of its previous pool too;
- * calling pool_observe() on a shard that never held the Sandbox is a no-op).
+ * a pool_set must never be touched by two threads.
+ *
+ * Feeding it (the wiring): route every Sandbox cache event (ADDED,
+ * MODIFIED, relist) whose object has a SandboxWarmPool controller
+ * ownerReference to the shard of "<ns>/<that owner's name>" and call
+ * pool_observe() there; DELETED events likewise, with pool_forget() (the
+ * deleted object still names its pool). Events whose object names no pool
+ * may be dropped: a member that left its pool by other means (adopted by a
+ * claim: the claim pass calls pool_done itself; labels edited by hand) is
+ * validated against the store when taken and dropped then. Call
+ * pool_drop_pool() when the SandboxWarmPool is deleted.
  *
  * Membership ("adoptable", spec/api.md §2.4): not being deleted; labels
  * agents.x-k8s.io/warm-pool-sandbox and agents.x-k8s.io/sandbox-template-ref-hash

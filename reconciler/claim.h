@@ -23,6 +23,13 @@
  * The Sandbox's controller ownerReference is the crash record: a restarted
  * controller finds the claim's Sandbox among `controlled` and finishes
  * with writes 2 and 3, never taking a second sandbox.
+ * After a successful write 1 the claim never takes another Sandbox until a
+ * view (the returned object or the store) shows that one as its own (30 s
+ * limit, then it starts over). A write-1 error other than 409/404 sets
+ * out->error (backoff) and parks the candidate: the patch may have landed.
+ * Ready reason AdoptionConflict is not written: a pass that meets
+ * max_adopt_attempts invalid candidates while more remain requeues at once
+ * (no status write on the critical path).
  * Cold claims: "claim-create" (Sandbox named like the claim) then 2 and 3.
  * Other tags: "claim-sandbox-patch" (metadata sync / launch-type of a bound
  * Sandbox), "claim-sandbox-delete" (Retain expiry), "claim-delete"
