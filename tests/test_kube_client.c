@@ -844,6 +844,33 @@ test_http11_concurrency(void **state)
     assert_int_equal(x.end_calls, 1);
 }
 
+/* connections = 1 caps the HTTP/1.1 connections: requests take turns. */
+static void
+test_connection_cap(void **state)
+{
+    fx *f = *state;
+    kube_client_opts o;
+    kube_client_opts_init(&o);
+    o.connections = 1;
+    client_with(f, testsrv_url(f->srv), &o);
+    testsrv_add(f->srv, &(testsrv_rule){.delay_ms = 150, .body = "{}"});
+    done d[3] = {{0}};
+    int64_t t0 = time_mono_ms();
+    for (int i = 0; i < 3; i++)
+        kube_get(f->c, &KUBE_PODS, "ns", "p", NULL, on_done, &d[i]);
+    for (int i = 0; i < 3; i++)
+        run_until(f, &d[i].called, 1, 5000);
+    int64_t elapsed = time_mono_ms() - t0;
+    kube_stats st;
+    kube_client_stats(f->c, &st);
+    assert_int_equal(st.connects, 1); /* one connection, kept alive and reused */
+    assert_true(elapsed >= 3 * 150 - 10);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(d[i].err, 0);
+        free(d[i].body);
+    }
+}
+
 /* ---- watches ------------------------------------------------------------------- */
 
 typedef struct wctx {
@@ -1179,6 +1206,7 @@ main(void)
     ONE(test_cancel_on_free);
     ONE(test_qps_limit);
     ONE(test_http11_concurrency);
+    ONE(test_connection_cap);
     ONE(test_watch_events_as_they_arrive);
     ONE(test_watch_410_in_stream);
     ROWS(wend_rows, test_watch_end);

@@ -613,6 +613,52 @@ test_client_certificate(void **state)
     ev_loop_destroy(loop);
 }
 
+/* The whole path: a kubeconfig on disk with inline CA and client
+ * certificate data, loaded and used for a request over h2. */
+static void
+test_kubeconfig_end_to_end(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_NGHTTPD();
+    const char *pems[3] = {g.server_cert_pem, g.client_cert_pem, g.client_key_pem};
+    char *b64[3];
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(pems[i]);
+        b64[i] = malloc(4 * ((n + 2) / 3) + 1);
+        EVP_EncodeBlock((unsigned char *)b64[i], (const unsigned char *)pems[i], (int)n);
+    }
+    size_t cap = strlen(b64[0]) + strlen(b64[1]) + strlen(b64[2]) + 1024;
+    char *doc = malloc(cap);
+    snprintf(doc, cap,
+             "apiVersion: v1\nkind: Config\ncurrent-context: e2e\n"
+             "clusters:\n- name: local\n  cluster:\n    server: https://127.0.0.1:%d\n"
+             "    certificate-authority-data: %s\n"
+             "users:\n- name: me\n  user:\n    client-certificate-data: %s\n"
+             "    client-key-data: %s\n"
+             "contexts:\n- name: e2e\n  context: {cluster: local, user: me, namespace: ns}\n",
+             g.port_verify, b64[0], b64[1], b64[2]);
+    write_file("kubeconfig", doc);
+    free(doc);
+    for (int i = 0; i < 3; i++)
+        free(b64[i]);
+    char path[300], err[256];
+    snprintf(path, sizeof(path), "%s/kubeconfig", g.dir);
+    kube_config cfg;
+    assert_int_equal(kube_config_load(path, &cfg, err, sizeof(err)), 0);
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    kube_client *c = kube_client_new(loop, &cfg, NULL, err, sizeof(err));
+    assert_non_null(c);
+    res r = {0};
+    kube_get(c, &KUBE_PODS, cfg.namespace, "p5", NULL, on_done, &r);
+    run_until(loop, one_done, &r, 5000);
+    if (r.err) fail_msg("%s", r.message);
+    assert_string_equal(r.name, "p5");
+    assert_int_equal(r.version, 20);
+    kube_client_free(c);
+    kube_config_fini(&cfg);
+    ev_loop_destroy(loop);
+}
+
 int
 main(void)
 {
@@ -625,6 +671,7 @@ main(void)
         cmocka_unit_test(test_tls_wrong_host),
         cmocka_unit_test(test_tls_insecure),
         cmocka_unit_test(test_client_certificate),
+        cmocka_unit_test(test_kubeconfig_end_to_end),
     };
     return cmocka_run_group_tests_name("kube_h2", tests, group_setup, group_teardown);
 }
