@@ -367,6 +367,22 @@ static const patch_row rows[] = {
      "{\"spec\":{\"strategy\":{\"type\":\"Rolling\",\"rolling\":{\"max\":1}}}}",
      "{\"spec\":{\"strategy\":{\"$retainKeys\":[\"type\"],\"type\":\"Recreate\"}}}",
      "{\"spec\":{\"strategy\":{\"type\":\"Recreate\"}}}", 0},
+    {"smp/merge-then-delete-same-key", SMP, "Pod",
+     "{\"metadata\":{\"ownerReferences\":[{\"uid\":\"1\",\"b\":1},{\"uid\":\"2\"}]}}",
+     "{\"metadata\":{\"ownerReferences\":[{\"uid\":\"1\",\"a\":1},{\"$patch\":\"delete\",\"uid\":"
+     "\"1\"}]}}",
+     "{\"metadata\":{\"ownerReferences\":[{\"uid\":\"2\"}]}}", 0},
+    {"smp/delete-then-recreate-same-key", SMP, "Pod",
+     "{\"metadata\":{\"ownerReferences\":[{\"uid\":\"1\",\"b\":1},{\"uid\":\"2\"}]}}",
+     "{\"metadata\":{\"ownerReferences\":[{\"$patch\":\"delete\",\"uid\":\"1\"},{\"uid\":\"1\","
+     "\"a\":1}]}}",
+     "{\"metadata\":{\"ownerReferences\":[{\"uid\":\"1\",\"a\":1},{\"uid\":\"2\"}]}}", 0},
+    {"smp/duplicate-key-in-patch-merges", SMP, "Pod", "{\"metadata\":{}}",
+     "{\"metadata\":{\"ownerReferences\":[{\"uid\":\"1\",\"a\":1},{\"uid\":\"1\",\"b\":2}]}}",
+     "{\"metadata\":{\"ownerReferences\":[{\"uid\":\"1\",\"a\":1,\"b\":2}]}}", 0},
+    {"smp/numeric-key-1-equals-1.0", SMP, "Service", "{\"spec\":{\"ports\":[{\"port\":80}]}}",
+     "{\"spec\":{\"ports\":[{\"port\":80.0,\"name\":\"h\"}]}}",
+     "{\"spec\":{\"ports\":[{\"port\":80.0,\"name\":\"h\"}]}}", 0},
     {"smp/missing-merge-key", SMP, "Pod", "{\"spec\":{\"containers\":[{\"name\":\"a\"}]}}",
      "{\"spec\":{\"containers\":[{\"image\":\"i\"}]}}", NULL, ERR_BADREQUEST},
     {"smp/bad-patch-directive", SMP, "Pod", "{\"spec\":{}}", "{\"spec\":{\"$patch\":\"explode\"}}",
@@ -553,6 +569,75 @@ test_json_equal(void **state)
         json_object_put(b);
     }
     assert_true(sim_json_equal(NULL, NULL));
+}
+
+/* Long lists stay linear: 100k-element merges finish in well under a
+ * second (a quadratic merge would take minutes). */
+static void
+test_large_lists(void **state)
+{
+    (void)state;
+    const size_t n = 100000;
+    json_object *doc = json_object_new_object(), *md = json_object_new_object();
+    json_object *fins = json_object_new_array(), *refs = json_object_new_array();
+    json_object *patch = json_object_new_object(), *pmd = json_object_new_object();
+    json_object *pf = json_object_new_array(), *pr = json_object_new_array(),
+                *del = json_object_new_array();
+    char buf[32];
+
+    for (size_t i = 0; i < n; i++) {
+        snprintf(buf, sizeof buf, "f%zu", i);
+        json_object_array_add(fins, json_object_new_string(buf));
+        snprintf(buf, sizeof buf, "f%zu", i + n / 2);
+        json_object_array_add(pf, json_object_new_string(buf));
+        if (i % 2 == 0) {
+            snprintf(buf, sizeof buf, "f%zu", i);
+            json_object_array_add(del, json_object_new_string(buf));
+        }
+        json_object *r = json_object_new_object();
+        snprintf(buf, sizeof buf, "u%zu", i);
+        json_object_object_add(r, "uid", json_object_new_string(buf));
+        json_object_array_add(refs, r);
+        r = json_object_new_object();
+        snprintf(buf, sizeof buf, "u%zu", n - 1 - i);
+        json_object_object_add(r, "uid", json_object_new_string(buf));
+        json_object_object_add(r, "controller", json_object_new_boolean(1));
+        json_object_array_add(pr, r);
+    }
+    json_object_object_add(md, "finalizers", fins);
+    json_object_object_add(md, "ownerReferences", refs);
+    json_object_object_add(doc, "metadata", md);
+    json_object_object_add(pmd, "finalizers", pf);
+    json_object_object_add(pmd, "ownerReferences", pr);
+    json_object_object_add(pmd, "$deleteFromPrimitiveList/finalizers", del);
+    json_object_object_add(patch, "metadata", pmd);
+
+    struct timespec t0, t1;
+    json_object *out = NULL;
+    char err[128];
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(sim_strategic_merge(doc, patch, "Pod", &out, err, sizeof err), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double dt = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    print_message("strategic merge of %zu finalizers + %zu ownerReferences: %.3f s\n", n, n, dt);
+    /* odd f0..f(n-1) kept, plus f(n)..f(n+n/2-1) added: n/2 + n/2 distinct */
+    json_object *of = json_object_object_get(json_object_object_get(out, "metadata"), "finalizers");
+    json_object *orf =
+        json_object_object_get(json_object_object_get(out, "metadata"), "ownerReferences");
+    assert_int_equal(json_object_array_length(orf), n);
+    /* every ownerReference merged (controller set), in the patch's order */
+    json_object *first = json_object_array_get_idx(orf, 0);
+    assert_string_equal(json_object_get_string(json_object_object_get(first, "uid")), "u99999");
+    assert_true(json_object_get_boolean(json_object_object_get(first, "controller")));
+    /* deleted values gone, patch values present once */
+    size_t expect = 0;
+    for (size_t i = 0; i < n + n / 2; i++)
+        expect += (i >= n / 2) || (i % 2 == 1);
+    assert_int_equal(json_object_array_length(of), expect);
+    assert_true(dt < 5.0);
+    json_object_put(out);
+    json_object_put(doc);
+    json_object_put(patch);
 }
 
 /* Throughput of the three patch kinds on a small Pod-like object. */
@@ -747,6 +832,7 @@ main(void)
         cmocka_unit_test(test_random_invariants),
         cmocka_unit_test(test_json_equal),
         cmocka_unit_test(test_patch_throughput),
+        cmocka_unit_test(test_large_lists),
     };
     size_t nf = sizeof fixed / sizeof fixed[0];
     struct CMUnitTest *tests = calloc(nh + ng + nf, sizeof *tests);

@@ -9,7 +9,11 @@
 #include "bench/kubesim/sim_patch.h"
 #include "bench/kubesim/sim_patch_internal.h"
 
+#include "core/err.h"
+
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -145,4 +149,148 @@ sim_json_equal(json_object *a, json_object *b)
     default:
         return 1;
     }
+}
+
+/* ---- hashing and the hash index ------------------------------------------ */
+
+static uint64_t
+mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+static uint64_t
+bytes_hash(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001b3ULL;
+    }
+    return mix64(h ^ n);
+}
+
+uint64_t
+sim__json_hash(json_object *v)
+{
+    switch (v ? json_object_get_type(v) : json_type_null) {
+    case json_type_null:
+        return 0x6a09e667f3bcc908ULL;
+    case json_type_boolean:
+        return json_object_get_boolean(v) ? 0xbb67ae8584caa73bULL : 0x3c6ef372fe94f82bULL;
+    case json_type_int:
+    case json_type_double: {
+        /* by numeric value, so 1 and 1.0 (equal) hash alike */
+        double d = json_object_get_double(v);
+        uint64_t bits;
+        if (d == 0) d = 0; /* -0 == 0 */
+        memcpy(&bits, &d, sizeof bits);
+        return mix64(bits ^ 0xa54ff53a5f1d36f1ULL);
+    }
+    case json_type_string:
+        return bytes_hash(json_object_get_string(v), (size_t)json_object_get_string_len(v));
+    case json_type_array: {
+        uint64_t h = 0x510e527fade682d1ULL;
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            h = mix64(h * 31 + sim__json_hash(json_object_array_get_idx(v, i)));
+        return h;
+    }
+    case json_type_object: {
+        /* a sum is order-independent, as object equality is */
+        uint64_t h = 0x9b05688c2b3e6c1fULL;
+        json_object_object_foreach(v, k, e)
+        {
+            h += mix64(bytes_hash(k, strlen(k)) ^ (sim__json_hash(e) * 0x9e3779b97f4a7c15ULL));
+        }
+        return h;
+    }
+    }
+    return 0;
+}
+
+int
+sim__hidx_init(sim__hidx *h, size_t n)
+{
+    size_t cap = 8;
+
+    while (cap < 2 * n)
+        cap <<= 1;
+    h->hash = calloc(cap, sizeof *h->hash);
+    h->pos = calloc(cap, sizeof *h->pos);
+    if (h->hash == NULL || h->pos == NULL) {
+        free(h->hash);
+        free(h->pos);
+        h->hash = NULL;
+        h->pos = NULL;
+        h->mask = 0;
+        return ERR_NOMEM;
+    }
+    h->mask = cap - 1;
+    h->used = 0;
+    return 0;
+}
+
+void
+sim__hidx_fini(sim__hidx *h)
+{
+    free(h->hash);
+    free(h->pos);
+    h->hash = NULL;
+    h->pos = NULL;
+}
+
+static void
+hidx_put(sim__hidx *h, uint64_t hash, size_t pos1)
+{
+    size_t s = (size_t)hash & h->mask;
+
+    while (h->pos[s] != 0)
+        s = (s + 1) & h->mask;
+    h->hash[s] = hash;
+    h->pos[s] = pos1;
+}
+
+int
+sim__hidx_add(sim__hidx *h, uint64_t hash, size_t pos)
+{
+    if (2 * (h->used + 1) > h->mask + 1) {
+        /* grow: reinsert in slot order keeps equal hashes in insertion order */
+        sim__hidx old = *h;
+        if (sim__hidx_init(h, old.mask + 1) != 0) {
+            *h = old;
+            return ERR_NOMEM;
+        }
+        h->used = old.used;
+        size_t start = 0;
+        while (start <= old.mask && old.pos[start] != 0)
+            start++; /* an empty slot: walking from it never splits a run */
+        for (size_t k = 1; k <= old.mask + 1; k++) {
+            size_t s = (start + k) & old.mask;
+            if (old.pos[s] != 0) hidx_put(h, old.hash[s], old.pos[s]);
+        }
+        sim__hidx_fini(&old);
+    }
+    hidx_put(h, hash, pos + 1);
+    h->used++;
+    return 0;
+}
+
+size_t
+sim__hidx_find(const sim__hidx *h, uint64_t hash, size_t *cursor)
+{
+    size_t s = *cursor == SIZE_MAX ? (size_t)hash & h->mask : (*cursor + 1) & h->mask;
+
+    while (h->pos[s] != 0) {
+        if (h->hash[s] == hash) {
+            *cursor = s;
+            return h->pos[s] - 1;
+        }
+        s = (s + 1) & h->mask;
+    }
+    return SIZE_MAX;
 }

@@ -201,128 +201,184 @@ item_matches(json_object *item, json_object *want, const char *key)
  * the server-ordered side (elements new to the server last). The arrays are
  * replaced by new ones of the same kind; on allocation failure nothing
  * changes (the order is then the default one). */
+typedef struct {
+    smp_item it;
+    size_t at; /* position in the pool, for a stable sort */
+} pool_item;
+
+static int
+cmp_server_order(const void *a, const void *b)
+{
+    const pool_item *x = a, *y = b;
+    /* by server position, elements new to the server (-1) last */
+    if ((x->it.idx < 0) != (y->it.idx < 0)) return x->it.idx < 0 ? 1 : -1;
+    if (x->it.idx != y->it.idx) return x->it.idx < y->it.idx ? -1 : 1;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+static uint64_t
+item_hash(json_object *item, const char *key)
+{
+    json_object *kv = NULL;
+
+    if (key == NULL) return sim__json_hash(item);
+    if (json_object_is_type(item, json_type_object)) json_object_object_get_ex(item, key, &kv);
+    return sim__json_hash(kv);
+}
+
+/* "$setElementOrder/<field>" (kubectl apply sends it): the listed elements
+ * become the ordered "patch" side, in the listed order, and everything else
+ * the server-ordered side (elements new to the server last). The arrays are
+ * replaced by new ones of the same kind; on allocation failure nothing
+ * changes (the order is then the default one). */
 static void
 apply_element_order(smp_item **right, size_t *nr, smp_item **left, size_t *nl, json_object *order,
                     const char *key)
 {
-    size_t total = *nr + *nl, n_r = 0, n_l = 0;
-    smp_item *pool = calloc(total + 1, sizeof *pool), *r2 = calloc(total + 1, sizeof *r2),
-             *l2 = calloc(total + 1, sizeof *l2);
+    size_t total = *nr + *nl, n_r = 0, n_l = 0, cur;
+    pool_item *pool = calloc(total + 1, sizeof *pool), *rest = calloc(total + 1, sizeof *rest);
+    smp_item *r2 = calloc(total + 1, sizeof *r2), *l2 = calloc(total + 1, sizeof *l2);
     char *taken = calloc(total + 1, 1);
+    sim__hidx ix = {0};
 
-    if (pool == NULL || r2 == NULL || l2 == NULL || taken == NULL) {
-        free(pool);
-        free(r2);
-        free(l2);
-        free(taken);
-        return;
+    if (pool == NULL || rest == NULL || r2 == NULL || l2 == NULL || taken == NULL ||
+        sim__hidx_init(&ix, total) != 0)
+        goto out;
+    for (size_t k = 0; k < total; k++) {
+        pool[k].it = k < *nr ? (*right)[k] : (*left)[k - *nr];
+        pool[k].at = k;
+        if (sim__hidx_add(&ix, item_hash(pool[k].it.v, key), k) != 0) goto out;
     }
-    memcpy(pool, *right, *nr * sizeof *pool);
-    memcpy(pool + *nr, *left, *nl * sizeof *pool);
     for (size_t i = 0; i < json_object_array_length(order); i++) {
         json_object *want = json_object_array_get_idx(order, i);
-        for (size_t k = 0; k < total; k++) {
-            if (!taken[k] && item_matches(pool[k].v, want, key)) {
+        cur = SIZE_MAX;
+        for (size_t k; (k = sim__hidx_find(&ix, item_hash(want, key), &cur)) != SIZE_MAX;) {
+            if (!taken[k] && item_matches(pool[k].it.v, want, key)) {
                 taken[k] = 1;
-                r2[n_r++] = pool[k];
+                r2[n_r++] = pool[k].it;
                 break;
             }
         }
     }
-    for (size_t k = 0; k < total; k++) {
-        if (taken[k]) continue;
-        /* insertion by server position; new elements (-1) after the rest */
-        size_t at = n_l;
-        while (at > 0 && pool[k].idx >= 0 && (l2[at - 1].idx < 0 || l2[at - 1].idx > pool[k].idx)) {
-            l2[at] = l2[at - 1];
-            at--;
-        }
-        l2[at] = pool[k];
-        n_l++;
-    }
+    for (size_t k = 0; k < total; k++)
+        if (!taken[k]) rest[n_l++] = pool[k];
+    qsort(rest, n_l, sizeof *rest, cmp_server_order);
+    for (size_t k = 0; k < n_l; k++)
+        l2[k] = rest[k].it;
     free(*right);
     free(*left);
-    free(pool);
-    free(taken);
     *right = r2;
     *left = l2;
     *nr = n_r;
     *nl = n_l;
+    r2 = l2 = NULL;
+out:
+    sim__hidx_fini(&ix);
+    free(pool);
+    free(rest);
+    free(r2);
+    free(l2);
+    free(taken);
 }
 
-/* Set-like merge of primitive lists (metadata.finalizers). */
+/* Set-like merge of primitive lists (metadata.finalizers). Hash indexes
+ * keep it linear however long the lists are. */
 static int
 merge_primitive_list(json_object *orig, json_object *p, json_object *order, json_object **out)
 {
     size_t no = orig ? json_object_array_length(orig) : 0, np = json_object_array_length(p);
     smp_item *right = calloc(np + 1, sizeof *right), *left = calloc(no + 1, sizeof *left);
     char *used = calloc(no + 1, 1);
-    size_t nr = 0, nl = 0;
+    sim__hidx oix = {0}, rix = {0}, lix = {0};
+    size_t nr = 0, nl = 0, cur, k;
     int ok = 1, rc = 0;
 
-    if (right == NULL || left == NULL || used == NULL) {
+    if (right == NULL || left == NULL || used == NULL || sim__hidx_init(&oix, no) != 0 ||
+        sim__hidx_init(&rix, np) != 0 || sim__hidx_init(&lix, no) != 0) {
         rc = ERR_NOMEM;
         goto done;
     }
+    for (k = 0; k < no; k++)
+        if ((rc = sim__hidx_add(&oix, sim__json_hash(json_object_array_get_idx(orig, k)), k)) != 0)
+            goto done;
     for (size_t i = 0; i < np; i++) {
         json_object *e = json_object_array_get_idx(p, i);
         const char *d = patch_directive(e);
         if (d != NULL && strcmp(d, "replace") == 0) {
             /* {"$patch":"replace"}: the list is exactly the other elements. */
-            for (size_t k = 0; k < nr; k++)
+            for (k = 0; k < nr; k++)
                 json_object_put(right[k].v);
             nr = 0;
             no = 0;
+            sim__hidx_fini(&rix);
+            if ((rc = sim__hidx_init(&rix, np)) != 0) goto done;
             continue;
         }
         if (json_object_is_type(e, json_type_object))
             continue; /* other directives have no meaning on primitives */
+        uint64_t h = sim__json_hash(e);
         int dup = 0;
-        for (size_t k = 0; k < nr && !dup; k++)
-            dup = sim_json_equal(right[k].v, e);
+        cur = SIZE_MAX;
+        while (!dup && (k = sim__hidx_find(&rix, h, &cur)) != SIZE_MAX)
+            dup = k < nr && sim_json_equal(right[k].v, e);
         if (dup) continue;
         long at = -1;
-        for (size_t k = 0; k < no; k++)
-            if (sim_json_equal(json_object_array_get_idx(orig, k), e)) {
+        cur = SIZE_MAX;
+        while ((k = sim__hidx_find(&oix, h, &cur)) != SIZE_MAX) {
+            if (k < no && sim_json_equal(json_object_array_get_idx(orig, k), e)) {
                 if (at < 0) at = (long)k;
                 used[k] = 1; /* every copy: the result is a set */
             }
+        }
         right[nr].v = sim__json_copy(e, &ok);
-        right[nr++].idx = at;
-        if (!ok) {
+        right[nr].idx = at;
+        if (!ok || (rc = sim__hidx_add(&rix, h, nr)) != 0) {
             rc = ERR_NOMEM;
+            nr += ok;
             goto done;
         }
+        nr++;
     }
-    for (size_t k = 0; k < no; k++) {
+    for (k = 0; k < no; k++) {
         json_object *e = json_object_array_get_idx(orig, k);
+        uint64_t h = sim__json_hash(e);
         int dup = used[k];
-        for (size_t j = 0; j < nl && !dup; j++)
+        size_t j;
+        cur = SIZE_MAX;
+        while (!dup && (j = sim__hidx_find(&lix, h, &cur)) != SIZE_MAX)
             dup = sim_json_equal(left[j].v, e);
         if (dup) continue;
         left[nl].v = sim__json_copy(e, &ok);
-        left[nl++].idx = (long)k;
-        if (!ok) {
+        left[nl].idx = (long)k;
+        if (!ok || (rc = sim__hidx_add(&lix, h, nl)) != 0) {
             rc = ERR_NOMEM;
+            nl += ok;
             goto done;
         }
+        nl++;
     }
     if (order != NULL) apply_element_order(&right, &nr, &left, &nl, order, NULL);
     *out = interleave(right, nr, left, nl);
     nr = nl = 0;
     if (*out == NULL) rc = ERR_NOMEM;
 done:
-    for (size_t k = 0; k < nr; k++)
+    for (k = 0; k < nr; k++)
         json_object_put(right[k].v);
-    for (size_t k = 0; k < nl; k++)
+    for (k = 0; k < nl; k++)
         json_object_put(left[k].v);
+    sim__hidx_fini(&oix);
+    sim__hidx_fini(&rix);
+    sim__hidx_fini(&lix);
     free(right);
     free(left);
     free(used);
     return rc;
 }
 
-/* Merge a list of maps by key. orig may be NULL (no stored list). */
+/* Merge a list of maps by key. orig may be NULL (no stored list). Stored
+ * and patch elements are found through hash indexes on the key value;
+ * elements a "$patch: delete" removes from the patch side are marked dead
+ * (v == NULL) and dropped at the end. */
 static int
 merge_keyed_list(smp_ctx *c, const char *key, json_object *orig, json_object *p, json_object *order,
                  json_object **out)
@@ -330,12 +386,20 @@ merge_keyed_list(smp_ctx *c, const char *key, json_object *orig, json_object *p,
     size_t no = orig ? json_object_array_length(orig) : 0, np = json_object_array_length(p);
     smp_item *right = calloc(np + 1, sizeof *right), *left = calloc(no + 1, sizeof *left);
     char *gone = calloc(no + 1, 1); /* server element consumed or deleted */
-    size_t nr = 0, nl = 0;
+    sim__hidx oix = {0}, rix = {0};
+    size_t nr = 0, nl = 0, cur, k;
     int ok = 1, rc = 0;
 
-    if (right == NULL || left == NULL || gone == NULL) {
+    if (right == NULL || left == NULL || gone == NULL || sim__hidx_init(&oix, no) != 0 ||
+        sim__hidx_init(&rix, np) != 0) {
         rc = ERR_NOMEM;
         goto done;
+    }
+    for (k = 0; k < no; k++) {
+        json_object *se = json_object_array_get_idx(orig, k), *sk = NULL;
+        if (json_object_is_type(se, json_type_object) && json_object_object_get_ex(se, key, &sk) &&
+            (rc = sim__hidx_add(&oix, sim__json_hash(sk), k)) != 0)
+            goto done;
     }
     for (size_t i = 0; i < np; i++) {
         json_object *e = json_object_array_get_idx(p, i), *kv = NULL;
@@ -346,10 +410,12 @@ merge_keyed_list(smp_ctx *c, const char *key, json_object *orig, json_object *p,
             goto done;
         }
         if (strcmp(d, "replace") == 0) {
-            for (size_t k = 0; k < nr; k++)
+            for (k = 0; k < nr; k++)
                 json_object_put(right[k].v);
             nr = 0;
             memset(gone, 1, no);
+            sim__hidx_fini(&rix);
+            if ((rc = sim__hidx_init(&rix, np)) != 0) goto done;
             continue;
         }
         if (d[0] != '\0' && strcmp(d, "delete") != 0 && strcmp(d, "merge") != 0) {
@@ -363,38 +429,41 @@ merge_keyed_list(smp_ctx *c, const char *key, json_object *orig, json_object *p,
             rc = ERR_BADREQUEST;
             goto done;
         }
-        if (strcmp(d, "delete") == 0) {
-            for (size_t k = 0; k < no; k++) {
-                json_object *se = json_object_array_get_idx(orig, k), *sk = NULL;
-                if (json_object_object_get_ex(se, key, &sk) && sim_json_equal(sk, kv)) gone[k] = 1;
+        uint64_t h = sim__json_hash(kv);
+        json_object *target = NULL;
+        cur = SIZE_MAX;
+        while ((k = sim__hidx_find(&rix, h, &cur)) != SIZE_MAX) {
+            json_object *sk = NULL;
+            if (k >= nr || right[k].v == NULL || !json_object_object_get_ex(right[k].v, key, &sk) ||
+                !sim_json_equal(sk, kv))
+                continue;
+            if (strcmp(d, "delete") == 0) {
+                json_object_put(right[k].v);
+                right[k].v = NULL; /* dead */
+            } else if (target == NULL) {
+                target = right[k].v; /* a key seen before in this patch */
             }
-            for (size_t k = 0; k < nr; k++) {
+        }
+        if (strcmp(d, "delete") == 0) {
+            cur = SIZE_MAX;
+            while ((k = sim__hidx_find(&oix, h, &cur)) != SIZE_MAX) {
                 json_object *sk = NULL;
-                if (json_object_object_get_ex(right[k].v, key, &sk) && sim_json_equal(sk, kv)) {
-                    json_object_put(right[k].v);
-                    memmove(&right[k], &right[k + 1], (nr - k - 1) * sizeof *right);
-                    nr--;
-                    k--;
-                }
+                if (k < no &&
+                    json_object_object_get_ex(json_object_array_get_idx(orig, k), key, &sk) &&
+                    sim_json_equal(sk, kv))
+                    gone[k] = 1;
             }
             continue;
         }
-        /* A key already seen in this patch merges into that element. */
-        json_object *target = NULL;
-        for (size_t k = 0; k < nr && target == NULL; k++) {
-            json_object *sk = NULL;
-            if (json_object_object_get_ex(right[k].v, key, &sk) && sim_json_equal(sk, kv))
-                target = right[k].v;
-        }
         if (target == NULL) {
             long at = -1;
-            for (size_t k = 0; k < no; k++) {
-                json_object *se = json_object_array_get_idx(orig, k), *sk = NULL;
-                if (!gone[k] && json_object_is_type(se, json_type_object) &&
-                    json_object_object_get_ex(se, key, &sk) && sim_json_equal(sk, kv)) {
+            cur = SIZE_MAX;
+            while (at < 0 && (k = sim__hidx_find(&oix, h, &cur)) != SIZE_MAX) {
+                json_object *sk = NULL;
+                if (k < no && !gone[k] &&
+                    json_object_object_get_ex(json_object_array_get_idx(orig, k), key, &sk) &&
+                    sim_json_equal(sk, kv))
                     at = (long)k;
-                    break;
-                }
             }
             if (at >= 0) {
                 target = sim__json_copy(json_object_array_get_idx(orig, (size_t)at), &ok);
@@ -408,12 +477,19 @@ merge_keyed_list(smp_ctx *c, const char *key, json_object *orig, json_object *p,
                 goto done;
             }
             right[nr].v = target;
-            right[nr++].idx = at;
+            right[nr].idx = at;
+            nr++;
+            if ((rc = sim__hidx_add(&rix, h, nr - 1)) != 0) goto done;
         }
         rc = merge_map(c, target, e);
         if (rc != 0) goto done;
     }
-    for (size_t k = 0; k < no; k++) {
+    /* drop the dead */
+    size_t w = 0;
+    for (k = 0; k < nr; k++)
+        if (right[k].v != NULL) right[w++] = right[k];
+    nr = w;
+    for (k = 0; k < no; k++) {
         if (gone[k]) continue;
         left[nl].v = sim__json_copy(json_object_array_get_idx(orig, k), &ok);
         left[nl++].idx = (long)k;
@@ -427,10 +503,12 @@ merge_keyed_list(smp_ctx *c, const char *key, json_object *orig, json_object *p,
     nr = nl = 0;
     if (*out == NULL) rc = ERR_NOMEM;
 done:
-    for (size_t k = 0; k < nr; k++)
+    for (k = 0; k < nr; k++)
         json_object_put(right[k].v);
-    for (size_t k = 0; k < nl; k++)
+    for (k = 0; k < nl; k++)
         json_object_put(left[k].v);
+    sim__hidx_fini(&oix);
+    sim__hidx_fini(&rix);
     free(right);
     free(left);
     free(gone);
@@ -461,22 +539,40 @@ merge_list_field(smp_ctx *c, json_object *t, const char *k, json_object *p, json
 }
 
 /* "$deleteFromPrimitiveList/<field>": drop those values from t[field]. */
-static void
+static int
 delete_from_primitive_list(json_object *t, const char *field, json_object *vals)
 {
-    json_object *lst = NULL;
+    json_object *lst = NULL, *kept;
+    sim__hidx ix = {0};
+    size_t nv, cur, k;
 
     if (!json_object_is_type(vals, json_type_array) || !json_object_object_get_ex(t, field, &lst) ||
         !json_object_is_type(lst, json_type_array))
-        return;
-    for (size_t i = json_object_array_length(lst); i > 0; i--) {
-        json_object *e = json_object_array_get_idx(lst, i - 1);
-        for (size_t k = 0; k < json_object_array_length(vals); k++)
-            if (sim_json_equal(e, json_object_array_get_idx(vals, k))) {
-                json_object_array_del_idx(lst, i - 1, 1);
-                break;
-            }
+        return 0;
+    nv = json_object_array_length(vals);
+    if (sim__hidx_init(&ix, nv) != 0) return ERR_NOMEM;
+    for (k = 0; k < nv; k++)
+        if (sim__hidx_add(&ix, sim__json_hash(json_object_array_get_idx(vals, k)), k) != 0)
+            goto nomem;
+    /* rebuild rather than delete one by one (each delete shifts the tail) */
+    if ((kept = json_object_new_array()) == NULL) goto nomem;
+    for (size_t i = 0; i < json_object_array_length(lst); i++) {
+        json_object *e = json_object_array_get_idx(lst, i);
+        int drop = 0;
+        cur = SIZE_MAX;
+        while (!drop && (k = sim__hidx_find(&ix, sim__json_hash(e), &cur)) != SIZE_MAX)
+            drop = sim_json_equal(e, json_object_array_get_idx(vals, k));
+        if (!drop && json_object_array_add(kept, json_object_get(e)) != 0) {
+            json_object_put(e);
+            json_object_put(kept);
+            goto nomem;
+        }
     }
+    sim__hidx_fini(&ix);
+    return json_object_object_add(t, field, kept) == 0 ? 0 : ERR_NOMEM;
+nomem:
+    sim__hidx_fini(&ix);
+    return ERR_NOMEM;
 }
 
 /* "$retainKeys": keys of t not listed (and not set by the patch) go. */
@@ -513,8 +609,9 @@ merge_map(smp_ctx *c, json_object *t, json_object *p)
     /* Deletions from primitive lists apply to the stored values first. */
     json_object_object_foreach(p, dk, dv)
     {
-        if (strncmp(dk, "$deleteFromPrimitiveList/", 25) == 0)
-            delete_from_primitive_list(t, dk + 25, dv);
+        if (strncmp(dk, "$deleteFromPrimitiveList/", 25) == 0 &&
+            delete_from_primitive_list(t, dk + 25, dv) != 0)
+            return ERR_NOMEM;
     }
     json_object_object_foreach(p, k, pv)
     {
