@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/err.h"
 #include "core/jx.h"
@@ -373,6 +374,17 @@ w_lookup(void *ud, const char *ns, const char *name)
     for (size_t i = 0; i < w->n_sbs; i++)
         if (strcmp(jx_str_or(w->sbs[i], "metadata.name", ""), name) == 0) return w->sbs[i];
     return NULL;
+}
+
+json_object *members_lookup(void *ud, const char *ns, const char *name);
+json_object *
+members_lookup(void *ud, const char *ns, const char *name)
+{
+    json_object **m = ud;
+    (void)ns;
+    int i;
+    if (sscanf(name, "m%d", &i) != 1 || i < 0 || i >= 2000) return NULL;
+    return m[i];
 }
 
 static const char *
@@ -761,6 +773,160 @@ test_write1_success_without_view(void **state)
     w_fini(&w);
 }
 
+/* Adoption when the template is gone: existing pod metadata kept, the
+ * claim's keys merged, safe-to-evict dropped only when "true". */
+static void
+test_adopt_without_template(void **state)
+{
+    (void)state;
+    world w;
+    pass_out o;
+    w_init(&w, "{'warmPoolRef':{'name':'test-pool'},'additionalPodMetadata':{'annotations':{"
+               "'n':'v'}}}");
+    w_member(&w, "m-a", 1, 1, 10);
+    json_object_put(w.tmpl);
+    w.tmpl = NULL;
+    w_pass(&w, &o);
+    const rec_write *a = W(&o, "claim-adopt");
+    CHECK(a->body, "/spec/podTemplate/metadata/annotations",
+          "{'cluster-autoscaler.kubernetes.io/safe-to-evict':null,'n':'v'}");
+    CHECK(a->body, "/spec/podTemplate/metadata/labels/agents.x-k8s.io~1claim-uid", "'" UID "'");
+    /* the pool labels stay on the podTemplate: only the template knows the exact set */
+    assert_null(
+        ptr(a->body, "/spec/podTemplate/metadata/labels/agents.x-k8s.io~1warm-pool-sandbox"));
+    CHECK(a->body, "/metadata/labels/agents.x-k8s.io~1sandbox-template-ref-hash", "'69155462'");
+    rec_result_fini(&o.r);
+    w_fini(&w);
+}
+
+/* Recreate pools: a member of an older blueprint is not handed out. */
+static void
+test_recreate_rejects_stale_member(void **state)
+{
+    (void)state;
+    world w;
+    pass_out o;
+    w_init(&w, "{'warmPoolRef':{'name':'test-pool'}}");
+    json_object_put(w.pool);
+    w.pool = J("{'metadata':{'name':'test-pool','namespace':'default','uid':'pu'},'spec':{"
+               "'replicas':2,'sandboxTemplateRef':{'name':'test-template'},'updateStrategy':{"
+               "'type':'Recreate'}}}");
+    w_member(&w, "old", 1, 1, 100);
+    json_object_put(w.tmpl);
+    w.tmpl = J("{'metadata':{'name':'test-template','namespace':'default','uid':'tu'},'spec':{"
+               "'podTemplate':{'spec':{'containers':[{'name':'main','image':'img:2'}]}}}}");
+    w_member(&w, "new", 1, 1, 5);
+    w_pass(&w, &o);
+    assert_string_equal(W(&o, "claim-adopt")->name, "new");
+    rec_result_fini(&o.r);
+    w_fini(&w);
+}
+
+/* Retain expiry when the named Sandbox is not the claim's. */
+static void
+test_expiry_foreign_sandbox(void **state)
+{
+    (void)state;
+    world w;
+    pass_out o;
+    w_init(&w, "{'warmPoolRef':{'name':'test-pool'},'lifecycle':{'shutdownTime':"
+               "'2027-01-15T07:00:00Z'}}");
+    json_object_object_add(w.claim, "status",
+                           J("{'sandbox':{'name':'c1'},'conditions':[{'type':'Ready','status':"
+                             "'False','reason':'ClaimExpired','message':'x','lastTransitionTime':"
+                             "'2027-01-15T07:00:00Z'}]}"));
+    w.sbs[w.n_sbs++] = J("{'metadata':{'name':'c1','namespace':'default','uid':'zz'}}");
+    w_pass(&w, &o);
+    assert_null(strstr(o.tags, "delete"));
+    const rec_write *s = W(&o, "claim-status");
+    CHECK(s->body, "/status/conditions/0/message",
+          "'Claim expired. sandbox \\\"c1\\\" is not controlled by claim \\\"c1\\\"; "
+          "deletion skipped.'");
+    CHECK(s->body, "/status/sandbox", "null");
+    rec_result_fini(&o.r);
+    w_fini(&w);
+}
+
+/* CPU cost of the warm critical path in the reconciler: pass 1 (take +
+ * write 1) and pass 2 (outcome + status) for many claims on one pool. */
+static void
+test_warm_path_cost(void **state)
+{
+    (void)state;
+    enum { N = 2000 };
+    world w;
+    w_init(&w, "{'warmPoolRef':{'name':'test-pool'}}");
+    json_object *members[N];
+    char name[32], ts[40];
+    for (int i = 0; i < N; i++) {
+        members[i] = rec_wp_member_new(w.pool, w.tmpl, 1);
+        json_object *md = jx_obj(members[i], "metadata");
+        json_object_object_del(md, "generateName");
+        snprintf(name, sizeof name, "m%05d", i);
+        jx_set_str(md, "name", name);
+        jx_set_str(md, "uid", name);
+        jx_set_str(md, "resourceVersion", "7");
+        jx_set_str(md, "creationTimestamp", time_fmt_rfc3339(T0 - i * 1000, ts, sizeof ts));
+        json_object_object_add(members[i], "status",
+                               J("{'podIPs':['10.0.0.1'],'nodeName':'n1','conditions':[{'type':"
+                                 "'Ready','status':'True','reason':'R','message':'M'}]}"));
+        pool_observe(w.pools, members[i]);
+    }
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    int adopted = 0;
+    for (int i = 0; i < N; i++) {
+        rec_claim_state st;
+        rec_claim_state_init(&st);
+        char cj[512];
+        snprintf(cj, sizeof cj,
+                 "{'metadata':{'name':'c%d','namespace':'default','uid':'u%d','generation':1,"
+                 "'resourceVersion':'5','creationTimestamp':'2027-01-15T08:00:00Z'},'spec':{"
+                 "'warmPoolRef':{'name':'test-pool'}}}",
+                 i, i);
+        json_object *claim = J(cj);
+        /* the store: members_lookup resolves "m<index>" in the array */
+        rec_claim_input in = {claim, w.pool, w.tmpl, members_lookup, members, NULL, 0,
+                              NULL,  NULL,   0,      w.pools,        T0};
+        rec_result r1, r2;
+        rec_result_init(&r1);
+        rec_claim_report rep;
+        assert_int_equal(rec_claim_reconcile(&w.cfg, &st, &in, &r1, &rep), 0);
+        assert_int_equal(r1.n_writes, 1);
+        rec_outcome oc = {"claim-adopt", 0, 200, "", "", NULL};
+        json_object *target = members_lookup(members, "default", r1.writes[0].name);
+        /* the server's answer: our patch applied */
+        json_object *applied = NULL;
+        json_object_deep_copy(target, &applied, NULL);
+        merge(applied, r1.writes[0].body);
+        jx_set_str(jx_obj(applied, "metadata"), "resourceVersion", "8");
+        oc.object = applied;
+        in.outcomes = &oc;
+        in.n_outcomes = 1;
+        rec_result_init(&r2);
+        assert_int_equal(rec_claim_reconcile(&w.cfg, &st, &in, &r2, &rep), 0);
+        assert_int_equal(r2.n_writes, 1);
+        assert_string_equal(r2.writes[0].tag, "claim-status");
+        adopted++;
+        json_object_put(applied);
+        rec_result_fini(&r1);
+        rec_result_fini(&r2);
+        rec_claim_state_fini(&st);
+        json_object_put(claim);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double us = ((b.tv_sec - a.tv_sec) * 1e6 + (b.tv_nsec - a.tv_nsec) / 1e3) / N;
+    printf("warm critical path (pass 1 + pass 2, reconciler only): %.1f us/claim over %d claims\n",
+           us, N);
+    assert_int_equal(adopted, N);
+    pool_stats ps;
+    pool_get_stats(w.pools, "default", "test-pool", &ps);
+    assert_int_equal(ps.members, 0); /* every member handed out exactly once */
+    for (int i = 0; i < N; i++)
+        json_object_put(members[i]);
+    w_fini(&w);
+}
+
 static void
 test_invalid_candidate_skipped(void **state)
 {
@@ -1146,6 +1312,13 @@ main(void)
     t[n++] = (struct CMUnitTest){"finished-and-expiry", test_finished_and_expiry, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"write1-success-without-view", test_write1_success_without_view,
                                  NULL, NULL, NULL};
+    t[n++] = (struct CMUnitTest){"adopt-without-template", test_adopt_without_template, NULL, NULL,
+                                 NULL};
+    t[n++] = (struct CMUnitTest){"recreate-rejects-stale-member",
+                                 test_recreate_rejects_stale_member, NULL, NULL, NULL};
+    t[n++] = (struct CMUnitTest){"expiry-foreign-sandbox", test_expiry_foreign_sandbox, NULL, NULL,
+                                 NULL};
+    t[n++] = (struct CMUnitTest){"warm-path-cost", test_warm_path_cost, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"legacy-label", test_legacy_label, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"bound-metadata-sync", test_bound_metadata_sync, NULL, NULL, NULL};
     return _cmocka_run_group_tests("rec_claim", t, n, NULL, NULL);
