@@ -77,6 +77,7 @@ static const crd_row rows[] = {
       {"schema.properties.spec.x-kubernetes-validations", VCT_RULE},
       {SP "podTemplate.required", "[\"spec\"]"},
       {SP "podTemplate.properties.spec.x-kubernetes-preserve-unknown-fields", "true"},
+      {SP "podTemplate.properties.spec.required", "[\"containers\"]"},
       {SP "podTemplate.properties.metadata.properties.labels.additionalProperties",
        "{\"type\":\"string\"}"},
       {SP "volumeClaimTemplates.x-kubernetes-list-type", "\"atomic\""},
@@ -128,6 +129,7 @@ static const crd_row rows[] = {
       {"schema.properties.status", "null"},
       {"schema.properties.spec.required", "[\"podTemplate\"]"},
       {SP "podTemplate.properties.spec.x-kubernetes-preserve-unknown-fields", "true"},
+      {SP "podTemplate.properties.spec.required", "[\"containers\"]"},
       {SP "networkPolicyManagement.default", "\"Managed\""},
       {SP "envVarsInjectionPolicy.enum", "[\"Allowed\",\"Overrides\",\"Disallowed\"]"},
       {SP "envVarsInjectionPolicy.default", "\"Disallowed\""},
@@ -186,8 +188,6 @@ agree(json_object *ours, json_object *up, const char *path)
     int preserve = jx_bool(ours, "x-kubernetes-preserve-unknown-fields", 0);
     for (size_t i = 0; i < sizeof agree_keys / sizeof agree_keys[0]; i++) {
         json_object *a = jx_child(ours, agree_keys[i]), *b = jx_child(up, agree_keys[i]);
-        /* Our preserve-unknown-fields PodSpec leaves `containers` to pod admission. */
-        if (preserve && strcmp(agree_keys[i], "required") == 0) continue;
         if (!json_object_equal(a, b)) {
             print_error("%s: %s: ours %s, upstream %s\n", path, agree_keys[i],
                         a ? json_object_to_json_string(a) : "(none)",
