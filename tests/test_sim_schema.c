@@ -939,6 +939,58 @@ test_random_objects(void **state)
     sim_schema_free(up);
 }
 
+/* Long sets and map lists: duplicates found through the hash path. */
+static void
+test_large_sets(void **state)
+{
+    (void)state;
+    json_object *js = parse(
+        SPEC("\"l\":{\"type\":\"array\",\"x-kubernetes-list-type\":\"set\",\"items\":{\"type\":"
+             "\"string\"}},\"m\":{\"type\":\"array\",\"x-kubernetes-list-type\":\"map\",\"x-"
+             "kubernetes-list-map-keys\":[\"name\",\"port\"],\"items\":" OBJ(
+                 "\"name\":{\"type\":\"string\"},\"port\":{\"type\":\"integer\"},\"v\":{"
+                 "\"type\":\"integer\"}") "}"));
+    sim_schema *s = compile_or_fail(js);
+    json_object *obj = json_object_new_object(), *spec = json_object_new_object();
+    json_object *l = json_object_new_array(), *m = json_object_new_array();
+    char buf[32];
+
+    for (int i = 0; i < 20000; i++) {
+        snprintf(buf, sizeof buf, "s%d", i);
+        json_object_array_add(l, json_object_new_string(buf));
+    }
+    json_object_array_add(l, json_object_new_string("s5"));
+    for (int i = 0; i < 100; i++) {
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, "name", json_object_new_string(i == 99 ? "n7" : "n"));
+        json_object_object_add(e, "port", json_object_new_int(i == 99 ? 7 : i));
+        json_object_object_add(e, "v", json_object_new_int(i));
+        json_object_array_add(m, e);
+    }
+    /* n7/7 is new: the duplicate is "n"/7 written again with another v */
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "name", json_object_new_string("n"));
+    json_object_object_add(d, "port", json_object_new_int(7));
+    json_object_object_add(d, "v", json_object_new_int(-1));
+    json_object_array_add(m, d);
+    json_object_object_add(spec, "l", l);
+    json_object_object_add(spec, "m", m);
+    json_object_object_add(obj, "spec", spec);
+
+    sim_schema_report rep;
+    sim_schema_report_init(&rep);
+    assert_int_equal(sim_schema_apply(s, obj, NULL, SIM_SCHEMA_ALL, &rep), ERR_UNPROCESSABLE);
+    assert_int_equal(rep.causes.n, 2);
+    char *msg = sim_causes_message(&rep.causes, "Thing", "example.com", "x");
+    assert_string_equal(msg, INV "[spec.l[20000]: Duplicate value: \"s5\", spec.m[100]: Duplicate "
+                                 "value: map[string]interface {}{\"name\":\"n\", \"port\":7}]");
+    free(msg);
+    sim_schema_report_fini(&rep);
+    json_object_put(obj);
+    sim_schema_free(s);
+    json_object_put(js);
+}
+
 /* ---- RE2 -> ERE ---------------------------------------------------------- */
 
 static void
@@ -1046,6 +1098,7 @@ main(void)
         cmocka_unit_test(test_upstream_crds),
         cmocka_unit_test(test_re2_translation),
         cmocka_unit_test(test_random_objects),
+        cmocka_unit_test(test_large_sets),
         cmocka_unit_test(test_throughput),
     };
     size_t nf = sizeof fixed / sizeof fixed[0];

@@ -468,6 +468,79 @@ same_map_keys(const sn_node *n, json_object *x, json_object *y)
     return 1;
 }
 
+/* Is element e keyed by the map keys (x-kubernetes-list-type: map)? */
+static int
+map_keyed(const sn_node *n, json_object *e)
+{
+    return (n->flags & SN_LIST_MAP) && n->nmap_keys > 0 && json_object_is_type(e, json_type_object);
+}
+
+static uint64_t
+dup_hash(const sn_node *n, json_object *e)
+{
+    uint64_t h = 0x243f6a8885a308d3ULL;
+
+    if (!map_keyed(n, e)) return sim__json_hash(e);
+    for (size_t k = 0; k < n->nmap_keys; k++) {
+        json_object *kv = NULL;
+        json_object_object_get_ex(e, n->map_keys[k], &kv);
+        h = h * 1099511628211ULL + sim__json_hash(kv);
+    }
+    return h;
+}
+
+/* Duplicates in sets and map lists, found through a hash index so long
+ * lists stay linear. Each element equal to an earlier one is reported at
+ * its own index; a map list shows the key fields only, a set the value. */
+static void
+check_duplicates(actx *a, const sn_node *n, json_object *v, size_t len)
+{
+    /* short lists (the usual case) compare pairwise without allocating */
+    int hashed = len > 16;
+    sim__hidx ix = {0};
+    size_t cur, j;
+
+    if (hashed && sim__hidx_init(&ix, len) != 0) {
+        a->nomem = 1;
+        return;
+    }
+    for (size_t i = 0; i < len && !a->nomem; i++) {
+        json_object *e = json_object_array_get_idx(v, i), *f;
+        uint64_t h = hashed ? dup_hash(n, e) : 0;
+        int dup = 0;
+        cur = SIZE_MAX;
+        for (j = 0; !dup;) {
+            if (hashed) {
+                if ((j = sim__hidx_find(&ix, h, &cur)) == SIZE_MAX) break;
+            } else if (j >= i) {
+                break;
+            }
+            f = json_object_array_get_idx(v, j);
+            dup =
+                map_keyed(n, e) && map_keyed(n, f) ? same_map_keys(n, e, f) : sim_json_equal(e, f);
+            if (!hashed) j++;
+        }
+        if (!dup) {
+            if (hashed && sim__hidx_add(&ix, h, i) != 0) a->nomem = 1;
+            continue;
+        }
+        json_object *shown = NULL;
+        if (map_keyed(n, e)) {
+            if ((shown = json_object_new_object()) == NULL) a->nomem = 1;
+            for (size_t k = 0; shown != NULL && k < n->nmap_keys; k++) {
+                json_object *kv = NULL;
+                if (json_object_object_get_ex(e, n->map_keys[k], &kv))
+                    json_object_object_add(shown, n->map_keys[k], json_object_get(kv));
+            }
+        }
+        size_t old = push_idx(a, i);
+        if (sim_causes_duplicate(&a->r->causes, a->path, shown ? shown : e) != 0) a->nomem = 1;
+        json_object_put(shown);
+        pop(a, old);
+    }
+    if (hashed) sim__hidx_fini(&ix);
+}
+
 static void
 validate_array(actx *a, const sn_node *n, json_object *v)
 {
@@ -489,38 +562,7 @@ validate_array(actx *a, const sn_node *n, json_object *v)
             pop(a, old);
         }
     }
-    /* Duplicates in sets and maps. Lists are short: a pairwise scan. */
-    if ((n->flags & (SN_LIST_SET | SN_LIST_MAP)) && len > 1 && len <= 4096) {
-        for (size_t i = 1; i < len; i++) {
-            json_object *e = json_object_array_get_idx(v, i);
-            for (size_t j = 0; j < i; j++) {
-                json_object *f = json_object_array_get_idx(v, j);
-                int dup = (n->flags & SN_LIST_MAP) && n->nmap_keys > 0 &&
-                                  json_object_is_type(e, json_type_object) &&
-                                  json_object_is_type(f, json_type_object)
-                              ? same_map_keys(n, e, f)
-                              : sim_json_equal(e, f);
-                if (!dup) continue;
-                /* a map list reports the key fields only, a set the value */
-                json_object *shown = NULL;
-                if ((n->flags & SN_LIST_MAP) && n->nmap_keys > 0 &&
-                    json_object_is_type(e, json_type_object)) {
-                    if ((shown = json_object_new_object()) == NULL) a->nomem = 1;
-                    for (size_t k = 0; shown != NULL && k < n->nmap_keys; k++) {
-                        json_object *kv = NULL;
-                        if (json_object_object_get_ex(e, n->map_keys[k], &kv))
-                            json_object_object_add(shown, n->map_keys[k], json_object_get(kv));
-                    }
-                }
-                size_t old = push_idx(a, i);
-                if (sim_causes_duplicate(&a->r->causes, a->path, shown ? shown : e) != 0)
-                    a->nomem = 1;
-                json_object_put(shown);
-                pop(a, old);
-                break;
-            }
-        }
-    }
+    if ((n->flags & (SN_LIST_SET | SN_LIST_MAP)) && len > 1) check_duplicates(a, n, v, len);
 }
 
 static void
