@@ -927,6 +927,64 @@ test_warm_path_cost(void **state)
     w_fini(&w);
 }
 
+/* Every external input can be malformed: no crash, no write that could
+ * hurt (no ownerReference without a UID), and nothing leaked (ASan). */
+static void
+test_malformed_inputs(void **state)
+{
+    (void)state;
+    static const char *const claims[] = {
+        "{}",
+        "[]",
+        "{'metadata':{'name':'c1','namespace':'default'}}",
+        "{'metadata':{'name':'c1','namespace':'default','uid':'u'},'spec':'x'}",
+        "{'metadata':{'name':'c1','namespace':'default','uid':'u'},'spec':{'warmPoolRef':7,"
+        "'env':{'a':1},'volumeClaimTemplates':'v','additionalPodMetadata':{'labels':[1]},"
+        "'lifecycle':{'shutdownTime':'yesterday','ttlSecondsAfterFinished':'x'}},'status':{"
+        "'conditions':'bad','sandbox':[]}}",
+        "{'metadata':{'name':'c1','namespace':'default','uid':'u','labels':'x','annotations':"
+        "{'agents.x-k8s.io/sandbox-name':5}},'spec':{'env':[1,'a',{'name':3}],"
+        "'additionalPodMetadata':{'labels':{'sandbox.users.io/a':5}}}}",
+    };
+    static const char *const pools[] = {
+        NULL,
+        "{}",
+        "{'spec':{'replicas':'many','sandboxTemplateRef':[]}}",
+        "{'metadata':{'name':'test-pool','namespace':'default','uid':'pu'},'spec':{"
+        "'updateStrategy':'Recreate'}}",
+    };
+    static const char *const tmpls[] = {
+        NULL,
+        "{}",
+        "{'metadata':{'name':'t'},'spec':{'podTemplate':[]}}",
+        "{'metadata':{'name':'t'},'spec':{'podTemplate':{'spec':{'containers':'x'}},"
+        "'volumeClaimTemplates':[1,{'metadata':{'name':5}}],'envVarsInjectionPolicy':3}}",
+    };
+    for (size_t c = 0; c < sizeof claims / sizeof claims[0]; c++)
+        for (size_t p = 0; p < sizeof pools / sizeof pools[0]; p++)
+            for (size_t t = 0; t < sizeof tmpls / sizeof tmpls[0]; t++) {
+                world w;
+                w_init(&w, "{}");
+                w_member(&w, "m-a", 1, 1, 10);
+                json_object_put(w.claim);
+                json_object_put(w.pool);
+                json_object_put(w.tmpl);
+                w.claim = J(claims[c]);
+                w.pool = J(pools[p]);
+                w.tmpl = J(tmpls[t]);
+                pass_out o;
+                w_pass(&w, &o);
+                for (size_t i = 0; i < o.r.n_writes; i++) {
+                    json_object *refs = ptr(o.r.writes[i].body, "/metadata/ownerReferences");
+                    for (size_t k = 0; refs && k < json_object_array_length(refs); k++)
+                        assert_true(*jx_str_or(json_object_array_get_idx(refs, k), "uid", "") !=
+                                    '\0');
+                }
+                rec_result_fini(&o.r);
+                w_fini(&w);
+            }
+}
+
 static void
 test_invalid_candidate_skipped(void **state)
 {
@@ -1319,6 +1377,7 @@ main(void)
     t[n++] = (struct CMUnitTest){"expiry-foreign-sandbox", test_expiry_foreign_sandbox, NULL, NULL,
                                  NULL};
     t[n++] = (struct CMUnitTest){"warm-path-cost", test_warm_path_cost, NULL, NULL, NULL};
+    t[n++] = (struct CMUnitTest){"malformed-inputs", test_malformed_inputs, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"legacy-label", test_legacy_label, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"bound-metadata-sync", test_bound_metadata_sync, NULL, NULL, NULL};
     return _cmocka_run_group_tests("rec_claim", t, n, NULL, NULL);

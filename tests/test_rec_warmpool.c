@@ -805,6 +805,59 @@ test_pool_gone_resets_state(void **state)
     w_fini(&w);
 }
 
+/* Malformed pools, templates and members: no crash, no leak, no create
+ * without a usable template. */
+static void
+test_malformed_inputs(void **state)
+{
+    (void)state;
+    static const char *const pools[] = {
+        "{}",
+        "[]",
+        "{'metadata':{'name':'p','namespace':'default'}}",
+        "{'metadata':{'name':'p','namespace':'default','uid':'pu'},'spec':{'replicas':'3',"
+        "'updateStrategy':{'type':7}}}",
+        "{'metadata':{'name':'p','namespace':'default','uid':'pu','generation':'x'},'spec':{"
+        "'replicas':2.5},'status':'bad'}",
+    };
+    static const char *const tmpls[] = {
+        "{}",
+        "{'metadata':{'name':'test-template'},'spec':{'podTemplate':'x'}}",
+        "{'metadata':{'name':'test-template'},'spec':{'podTemplate':{'spec':[]},"
+        "'networkPolicyManagement':5}}",
+    };
+    static const char *const members[] = {
+        "{}",
+        "[]",
+        "{'metadata':{'name':'m','ownerReferences':'x','labels':[]}}",
+        "{'metadata':{'name':'m','creationTimestamp':'never','ownerReferences':[{'controller':"
+        "true,'uid':'pu'}]},'status':{'conditions':[1,{'type':'Ready'}]},'spec':7}",
+    };
+    for (size_t p = 0; p < sizeof pools / sizeof pools[0]; p++)
+        for (size_t t = 0; t < sizeof tmpls / sizeof tmpls[0]; t++) {
+            json_object *pool = J(pools[p]), *tmpl = J(tmpls[t]);
+            json_object *m[4];
+            for (size_t k = 0; k < 4; k++)
+                m[k] = J(members[k]);
+            rec_wp_state st;
+            rec_wp_config cfg;
+            rec_wp_state_init(&st);
+            rec_wp_config_default(&cfg);
+            rec_wp_input in = {pool, tmpl, m, 4, NULL, NULL, NULL, 0, T0};
+            rec_result r;
+            rec_result_init(&r);
+            assert_int_equal(rec_warmpool_reconcile(&cfg, &st, &in, &r, NULL), 0);
+            for (size_t i = 0; i < r.n_writes; i++)
+                assert_string_not_equal(r.writes[i].tag, "wp-create"); /* no usable template */
+            rec_result_fini(&r);
+            rec_wp_state_fini(&st);
+            for (size_t k = 0; k < 4; k++)
+                json_object_put(m[k]);
+            json_object_put(pool);
+            json_object_put(tmpl);
+        }
+}
+
 int
 main(void)
 {
@@ -829,6 +882,7 @@ main(void)
     t[n++] = (struct CMUnitTest){"missing-template", test_missing_template, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"status-on-change-orphans", test_status_only_on_change_and_orphans,
                                  NULL, NULL, NULL};
+    t[n++] = (struct CMUnitTest){"malformed-inputs", test_malformed_inputs, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"pool-gone-resets", test_pool_gone_resets_state, NULL, NULL, NULL};
     return _cmocka_run_group_tests("rec_warmpool", t, n, NULL, NULL);
 }
