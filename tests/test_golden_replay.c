@@ -353,12 +353,27 @@ request_url(replay *r, json_object *rq, char *err, size_t errlen)
                 free(url);
                 return NULL;
             }
-            char ek[256], ev[1024];
-            pct_encode(key, ek, sizeof ek);
-            pct_encode(v, ev, sizeof ev);
+            /* Percent-encoding at most triples a value. */
+            size_t need = strlen(url) + 3 * (strlen(key) + strlen(v)) + 3;
+            char *ek = malloc(3 * strlen(key) + 5), *ev = malloc(3 * strlen(v) + 5);
+            char *grown = need > cap ? realloc(url, need) : url;
+            if (ek == NULL || ev == NULL || grown == NULL) {
+                free(ek);
+                free(ev);
+                free(v);
+                free(grown ? grown : url);
+                snprintf(err, errlen, "out of memory");
+                return NULL;
+            }
+            url = grown;
+            cap = need > cap ? need : cap;
+            pct_encode(key, ek, 3 * strlen(key) + 5);
+            pct_encode(v, ev, 3 * strlen(v) + 5);
             free(v);
             size_t l = strlen(url);
             snprintf(url + l, cap - l, "%c%s=%s", sep, ek, ev);
+            free(ek);
+            free(ev);
             sep = '&';
         }
     }

@@ -299,7 +299,13 @@ harness_request(harness *h, const char *method, const char *path, const char *co
 {
     memset(out, 0, sizeof *out);
     hh_xfer *x = xfer_new(h, method, path, content_type, body, len, extra_headers);
-    if (x == NULL) return ERR_NOMEM;
+    if (x == NULL) {
+        /* Callers may read the reply's strings even after a failure. */
+        out->content_type = strdup("");
+        out->headers = strdup("");
+        out->body = strdup("");
+        return ERR_NOMEM;
+    }
     curl_easy_setopt(x->e, CURLOPT_TIMEOUT_MS, (long)HH_REQUEST_TIMEOUT_MS);
     while (!x->done)
         pump(h, 50);
