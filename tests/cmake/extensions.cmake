@@ -4,9 +4,7 @@
 asc_unit_test(test_pool ${CMAKE_SOURCE_DIR}/tests/test_pool.c
   LIBS asc_pools asc_core TIMEOUT 60 LABELS pools)
 foreach(t test_rec_template test_rec_warmpool test_rec_claim)
-  if(EXISTS ${CMAKE_SOURCE_DIR}/tests/${t}.c)
-    asc_unit_test(${t} ${CMAKE_SOURCE_DIR}/tests/${t}.c
-      ${CMAKE_SOURCE_DIR}/tests/test_rec_resources.c
-      LIBS asc_reconciler asc_pools asc_core TIMEOUT 60 LABELS reconciler)
-  endif()
+  asc_unit_test(${t} ${CMAKE_SOURCE_DIR}/tests/${t}.c
+    ${CMAKE_SOURCE_DIR}/tests/test_rec_resources.c
+    LIBS asc_reconciler asc_pools asc_core TIMEOUT 60 LABELS reconciler)
 endforeach()
