@@ -1,8 +1,9 @@
 /* test_controller_binary.c - the real agent-sandbox-controller process:
  * --version, --help, flag and kubeconfig errors, the --leader-elect guard,
  * the start-up API check against a small fake API server started here
- * (200, 401, plain HTTP where TLS was expected, nothing listening), the
- * health endpoint, the User-Agent, and a clean, bounded SIGTERM shutdown. */
+ * (200, 401, plain HTTP where TLS was expected, nothing listening; after a
+ * 200 it serves empty lists so the informers sync), the health endpoint, the User-Agent, and a
+ * clean, bounded SIGTERM shutdown. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -238,11 +239,22 @@ fake_run(void *arg)
             pthread_mutex_unlock(&f->lock);
         }
         atomic_fetch_add(&f->hits, 1);
+        /* Once /version answers 200 the informers start: LISTs get an empty
+         * list, WATCHes an empty stream (the reflector backs off and
+         * rewatches), so the caches sync and /readyz can turn 200. */
+        const char *body = f->body;
+        if (f->status == 200 && strncmp(req, "GET /version", 12) != 0) {
+            const char *eol = strstr(req, "\r\n");
+            const char *w = strstr(req, "watch=");
+            body = w && eol && w < eol ? ""
+                                       : "{\"kind\":\"List\",\"apiVersion\":\"v1\",\"metadata\":"
+                                         "{\"resourceVersion\":\"1\"},\"items\":[]}";
+        }
         char resp[2048];
         int n = snprintf(resp, sizeof resp,
                          "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
                          "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                         f->status, strlen(f->body), f->body);
+                         f->status, strlen(body), body);
         ssize_t w = write(c, resp, (size_t)n);
         (void)w;
         close(c);
