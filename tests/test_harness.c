@@ -492,6 +492,17 @@ test_kubesim_smoke(void **state)
     }
     json_object_put(list);
     if (harness_is_kubesim(h)) {
+        /* Request counters (kubesim's own metric; the real server has apiserver_* only). */
+        double n = 0;
+        const char *lbl[] = {"verb=\"LIST\"", "resource=\"namespaces\"", "code=\"200\"", NULL};
+        assert_int_equal(harness_metric(h, "apiserver_request_total", lbl, &n), 0);
+        assert_true(n >= 1);
+        const char *none[] = {"verb=\"NOSUCHVERB\"", NULL};
+        assert_int_equal(harness_metric(h, "apiserver_request_total", none, &n), 0);
+        assert_true(n == 0);
+        const char *ua[] = {"client=\"asc-harness\"", NULL};
+        assert_int_equal(harness_metric(h, "kubesim_requests_total", ua, &n), 0);
+        assert_true(n >= 1); /* the LIST above */
         int code = -1;
         assert_int_equal(harness_stop_sim(h, &code), 0);
         assert_int_equal(code, 0); /* SIGTERM stops it cleanly (and leak-free under ASan) */

@@ -111,6 +111,11 @@ int harness_poll(harness *h, const char *path, harness_pred pred, void *ud, int 
 /* Let open watches receive for ms milliseconds. */
 void harness_sleep(harness *h, int ms);
 
+/* Sum of the samples of Prometheus metric name at GET /metrics whose labels include every
+ * `key="value"` string of the NULL-terminated labels (may be NULL: all samples). 0 with *sum
+ * filled (0 when no sample matched), or ERR_IO/ERR_HTTP when /metrics could not be read. */
+int harness_metric(harness *h, const char *name, const char *const *labels, double *sum);
+
 /* Watches: a streaming GET (path with query, e.g. "...?watch=true&resourceVersion=5"). The
  * stream is read while other harness calls run. Events are the parsed JSON lines. */
 harness_watch *harness_watch_open(harness *h, const char *path);

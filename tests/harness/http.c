@@ -411,6 +411,50 @@ harness_poll(harness *h, const char *path, harness_pred pred, void *ud, int time
     return ok ? 0 : ERR_TIMEOUT;
 }
 
+/* 1 if the label block [lb, le) holds the pair `k="v"` as a whole element. */
+static int
+has_label(const char *lb, const char *le, const char *pair)
+{
+    size_t pl = strlen(pair);
+    for (const char *p = lb; p && p + pl <= le; p++) {
+        p = strstr(p, pair);
+        if (p == NULL || p + pl > le) return 0;
+        if ((p == lb || p[-1] == '{' || p[-1] == ',') && (p[pl] == ',' || p[pl] == '}')) return 1;
+    }
+    return 0;
+}
+
+int
+harness_metric(harness *h, const char *name, const char *const *labels, double *sum)
+{
+    *sum = 0;
+    harness_resp r;
+    int rc = harness_request(h, "GET", "/metrics", NULL, NULL, 0, NULL, &r);
+    if (rc == 0 && r.status != 200) rc = ERR_HTTP;
+    size_t nl = strlen(name);
+    for (const char *line = r.body; rc == 0 && line && *line;) {
+        const char *eol = strchr(line, '\n');
+        const char *end = eol ? eol : line + strlen(line);
+        if (*line != '#' && strncmp(line, name, nl) == 0 && (line[nl] == '{' || line[nl] == ' ')) {
+            const char *lb = line + nl, *le = lb;
+            int ok = 1;
+            if (*lb == '{') {
+                le = memchr(lb, '}', (size_t)(end - lb));
+                ok = le != NULL;
+            }
+            for (size_t i = 0; ok && labels && labels[i]; i++)
+                ok = *lb == '{' && has_label(lb, le + 1, labels[i]);
+            if (ok) {
+                const char *v = memchr(le, ' ', (size_t)(end - le));
+                if (v) *sum += strtod(v + 1, NULL);
+            }
+        }
+        line = eol ? eol + 1 : NULL;
+    }
+    harness_resp_fini(&r);
+    return rc;
+}
+
 harness_watch *
 harness_watch_open(harness *h, const char *path)
 {
