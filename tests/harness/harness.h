@@ -20,6 +20,9 @@
  * any request or wait runs. Bearer token, CA and client certificates come from the
  * kubeconfig. Paths are relative to the server URL ("/api/v1/namespaces").
  *
+ * Libraries: asc_harness; asc_harness_sim adds harness_use_inprocess_sim() (links asc_sim).
+ * Watches left open are closed by harness_free (their handles become invalid then).
+ *
  * Returns: 0 or a negative ERR_* code (core/err.h); ERR_CONFIG when a binary or kubeconfig
  * is missing or unusable, ERR_TIMEOUT when a wait expired, ERR_IO on transport failures. */
 #ifndef ASC_TESTS_HARNESS_H
@@ -54,7 +57,7 @@ void harness_pass(harness *h);
 
 /* 1 when the API server is a kubesim started here, 0 with TEST_KUBECONFIG. */
 int harness_is_kubesim(const harness *h);
-/* The path of $ASC_BIN_DIR/<name> (static buffer per call site is not used: caller's buf). */
+/* "$ASC_BIN_DIR/<name>" written into buf (ASC_BIN_DIR unset: "./<name>"); returns buf. */
 const char *harness_bin_path(const char *name, char *buf, size_t len);
 
 /* Start kubesim with the NULL-terminated extra args (may be NULL). With TEST_KUBECONFIG this
