@@ -345,7 +345,11 @@ rec_warmpool_reconcile(const rec_wp_config *cfg, rec_wp_state *st, const rec_wp_
                     continue;
                 }
             } else {
-                min_requeue(out, cfg->readiness_grace_ms - age + STUCK_SLACK_MS);
+                /* jittered up to +50% (per member, deterministic) so a
+                 * batch created together is not re-checked together */
+                int64_t base = cfg->readiness_grace_ms - age + STUCK_SLACK_MS;
+                uint32_t j = namehash32(name, strlen(name)) % 1001;
+                min_requeue(out, base + base * (int64_t)j / 2000);
             }
         }
         active[n_active++] = (member){sb, name, ready, born};
@@ -381,8 +385,36 @@ rec_warmpool_reconcile(const rec_wp_config *cfg, rec_wp_state *st, const rec_wp_
     int64_t pending = (int64_t)rec_wp_expect_pending_creates(&st->exp);
     int64_t total = (int64_t)n_active + terminating + pending;
     int64_t batch = cfg->max_batch > 0 ? cfg->max_batch : 300;
+    if (total >= desired) {
+        st->filled = 1;
+        st->deficit_since_ms = 0;
+    }
     if (total < desired && tmpl) {
         int64_t n = desired - total;
+        if (cfg->replenish_delay_ms > 0 && st->filled) {
+            if (st->deficit_since_ms == 0) st->deficit_since_ms = now;
+            int64_t wait = st->deficit_since_ms + cfg->replenish_delay_ms - now;
+            if (wait > 0) {
+                min_requeue(out, wait);
+                n = 0;
+            }
+        }
+        if (n > 0 && cfg->max_refill_rate > 0) {
+            double rate = cfg->max_refill_rate, cap = rate > 1 ? rate : 1;
+            if (st->tokens_at_ms == 0)
+                st->tokens = cap;
+            else
+                st->tokens += (double)(now - st->tokens_at_ms) / 1000.0 * rate;
+            if (st->tokens > cap) st->tokens = cap;
+            st->tokens_at_ms = now;
+            int64_t allow = (int64_t)st->tokens;
+            if (n > allow) {
+                n = allow;
+                min_requeue(out,
+                            (int64_t)((1.0 - (st->tokens - (double)allow)) / rate * 1000.0) + 1);
+            }
+            st->tokens -= (double)n;
+        }
         if (n > batch) {
             n = batch;
             min_requeue(out, 0); /* more batches follow */

@@ -47,6 +47,12 @@ typedef struct rec_wp_config {
     int64_t readiness_grace_ms;       /* --sandbox-warm-pool-readiness-grace-period, 5m */
     int64_t unschedulable_recheck_ms; /* --sandbox-warm-pool-unschedulable-recheck-interval, 1m */
     int enable_eviction;              /* --enable-warm-pool-eviction, default 1 */
+    /* Pacing, both off (0) by default. replenish_delay: once the pool has
+     * been full, a deficit waits this long before the refill starts.
+     * max_refill_rate: creates per second per pool (token bucket holding
+     * max(1, rate) tokens). Without them creates == deficit at once. */
+    int64_t replenish_delay_ms; /* --sandbox-warm-pool-replenish-delay */
+    double max_refill_rate;     /* --sandbox-warm-pool-max-refill-rate */
 } rec_wp_config;
 
 /* Defaults of the flags above. */
@@ -74,6 +80,10 @@ typedef struct rec_wp_state {
     int template_missing; /* TemplateNotFound was reported */
     int status_known;     /* last status written (outcome not failed) */
     int64_t st_replicas, st_ready, st_generation;
+    int filled;               /* total reached desired at least once */
+    int64_t deficit_since_ms; /* replenish delay: when the current deficit began */
+    double tokens;            /* refill token bucket */
+    int64_t tokens_at_ms;
     char st_selector[80];
 } rec_wp_state;
 

@@ -805,6 +805,60 @@ test_pool_gone_resets_state(void **state)
     w_fini(&w);
 }
 
+/* Pacing flags: replenish delay after the pool was full, refill rate. */
+static void
+test_pacing(void **state)
+{
+    (void)state;
+    world w;
+    pass_out o;
+    w_init(&w, POOL_JSON(",'replicas':2"));
+    w.cfg.replenish_delay_ms = 10000;
+    w_add(&w, w_member(&w, "a", 1, 10));
+    w_add(&w, w_member(&w, "b", 1, 10));
+    w_pass(&w, &o); /* full */
+    assert_int_equal(o.creates, 0);
+    rec_result_fini(&o.r);
+    w_remove(&w, "a"); /* adopted */
+    w.now += 1000;
+    w_pass(&w, &o);
+    assert_int_equal(o.creates, 0);
+    assert_int_equal(o.r.requeue_after_ms, 10000);
+    rec_result_fini(&o.r);
+    w.now += 9999;
+    w_pass(&w, &o);
+    assert_int_equal(o.creates, 0);
+    assert_int_equal(o.r.requeue_after_ms, 1);
+    rec_result_fini(&o.r);
+    w.now += 1;
+    w_pass(&w, &o);
+    assert_int_equal(o.creates, 1);
+    rec_result_fini(&o.r);
+    w_fini(&w);
+
+    /* 2 creates per second: a deficit of 5 is spread over time */
+    w_init(&w, POOL_JSON(",'replicas':5"));
+    w.cfg.max_refill_rate = 2;
+    w_pass(&w, &o);
+    assert_int_equal(o.creates, 2);
+    assert_int_equal(o.r.requeue_after_ms, 501);
+    rec_result_fini(&o.r);
+    w.now += 500;
+    w_pass(&w, &o);
+    assert_int_equal(o.creates, 1);
+    rec_result_fini(&o.r);
+    w.now += 250;
+    w_pass(&w, &o);
+    assert_int_equal(o.creates, 0);
+    rec_result_fini(&o.r);
+    w.now += 10000; /* the bucket holds at most 2 */
+    w_pass(&w, &o);
+    assert_int_equal(o.creates, 2);
+    assert_int_equal(o.rep.pending_creates, 5);
+    rec_result_fini(&o.r);
+    w_fini(&w);
+}
+
 /* Malformed pools, templates and members: no crash, no leak, no create
  * without a usable template. */
 static void
@@ -882,6 +936,7 @@ main(void)
     t[n++] = (struct CMUnitTest){"missing-template", test_missing_template, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"status-on-change-orphans", test_status_only_on_change_and_orphans,
                                  NULL, NULL, NULL};
+    t[n++] = (struct CMUnitTest){"pacing", test_pacing, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"malformed-inputs", test_malformed_inputs, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"pool-gone-resets", test_pool_gone_resets_state, NULL, NULL, NULL};
     return _cmocka_run_group_tests("rec_warmpool", t, n, NULL, NULL);
