@@ -989,6 +989,36 @@ test_large_sets(void **state)
     json_object_put(obj);
     sim_schema_free(s);
     json_object_put(js);
+
+    /* 20k nulls in a map of non-nullable strings all go, in one pass; 20k
+     * causes still aggregate into one message quickly */
+    js = parse(SPEC("\"m\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}},"
+                    "\"l\":{\"type\":\"array\",\"items\":{\"type\":\"integer\",\"minimum\":0}}"));
+    s = compile_or_fail(js);
+    obj = json_object_new_object();
+    spec = json_object_new_object();
+    m = json_object_new_object();
+    l = json_object_new_array();
+    for (int i = 0; i < 20000; i++) {
+        snprintf(buf, sizeof buf, "k%d", i);
+        json_object_object_add(m, buf, i == 3 ? json_object_new_string("v") : NULL);
+        json_object_array_add(l, json_object_new_int(-1));
+    }
+    json_object_object_add(spec, "m", m);
+    json_object_object_add(spec, "l", l);
+    json_object_object_add(obj, "spec", spec);
+    sim_schema_report_init(&rep);
+    assert_int_equal(sim_schema_apply(s, obj, NULL, SIM_SCHEMA_ALL, &rep), ERR_UNPROCESSABLE);
+    assert_int_equal(json_object_object_length(m), 1);
+    assert_int_equal(rep.causes.n, 20000);
+    msg = sim_causes_message(&rep.causes, "Thing", "example.com", "x");
+    assert_non_null(strstr(msg, "spec.l[19999]: Invalid value: -1: spec.l[19999] in body should be "
+                                "greater than or equal to 0]"));
+    free(msg);
+    sim_schema_report_fini(&rep);
+    json_object_put(obj);
+    sim_schema_free(s);
+    json_object_put(js);
 }
 
 /* ---- RE2 -> ERE ---------------------------------------------------------- */

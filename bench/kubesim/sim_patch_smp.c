@@ -575,27 +575,32 @@ nomem:
     return ERR_NOMEM;
 }
 
-/* "$retainKeys": keys of t not listed (and not set by the patch) go. */
+/* "$retainKeys": keys of t not listed go. The list becomes a json-c
+ * object (a hash table) so the check stays linear. */
 static void
 retain_keys(json_object *t, json_object *keys)
 {
-    json_object *drop;
+    json_object *keep, *drop;
 
-    if (!json_object_is_type(keys, json_type_array) || (drop = json_object_new_array()) == NULL)
-        return;
+    if (!json_object_is_type(keys, json_type_array)) return;
+    keep = json_object_new_object();
+    drop = json_object_new_array();
+    if (keep == NULL || drop == NULL) goto out;
+    for (size_t i = 0; i < json_object_array_length(keys); i++) {
+        json_object *e = json_object_array_get_idx(keys, i);
+        if (json_object_is_type(e, json_type_string))
+            json_object_object_add(keep, json_object_get_string(e), NULL);
+    }
     json_object_object_foreach(t, k, v)
     {
         (void)v;
-        int keep = 0;
-        for (size_t i = 0; i < json_object_array_length(keys) && !keep; i++) {
-            json_object *e = json_object_array_get_idx(keys, i);
-            keep = json_object_is_type(e, json_type_string) &&
-                   strcmp(json_object_get_string(e), k) == 0;
-        }
-        if (!keep) json_object_array_add(drop, json_object_new_string(k));
+        if (!json_object_object_get_ex(keep, k, NULL))
+            json_object_array_add(drop, json_object_new_string(k));
     }
     for (size_t i = 0; i < json_object_array_length(drop); i++)
         json_object_object_del(t, json_object_get_string(json_object_array_get_idx(drop, i)));
+out:
+    json_object_put(keep);
     json_object_put(drop);
 }
 

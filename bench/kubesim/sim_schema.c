@@ -392,6 +392,8 @@ compile_node(compile_ctx *c, json_object *js, int depth, sn_node **out)
         (n->type == SN_OBJECT || n->nprops > 0))
         n->flags |= SN_SUB_PRUNE;
     if (n->flags & SN_EMBEDDED) n->flags |= SN_SUB_PRUNE;
+    /* Typed members (properties or a map's values) can hold nulls to drop. */
+    if (n->nprops > 0 || n->addl != NULL) n->flags |= SN_SUB_PRUNE;
     sn_node *kids[2] = {n->items, n->addl};
     for (size_t i = 0; i < n->nprops; i++)
         n->flags |= n->props[i].node->flags & (SN_SUB_DEFAULTS | SN_SUB_PRUNE | SN_SUB_CHECKS);

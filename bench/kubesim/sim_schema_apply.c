@@ -183,6 +183,16 @@ prune_metadata(actx *a, json_object *obj)
     pop(a, old);
 }
 
+/* Does a null under key k of an object of schema n get dropped? */
+static int
+null_dropped(const sn_node *n, const char *k, int resource)
+{
+    const sn_node *pn = sim__schema_prop(n, k);
+
+    if (pn == NULL && !(resource && is_resource_key(k))) pn = n->addl;
+    return pn != NULL && !(pn->flags & SN_NULLABLE);
+}
+
 static void
 prune_default_object(actx *a, const sn_node *n, json_object *obj, int resource)
 {
@@ -192,25 +202,33 @@ prune_default_object(actx *a, const sn_node *n, json_object *obj, int resource)
     if (resource) prune_metadata(a, obj);
     if (can_prune) prune_keys(a, obj, n, resource ? KEYS_RESOURCE : KEYS_SCHEMA);
     if (a->flags & SIM_SCHEMA_DEFAULT) {
-        /* A null in a non-nullable field goes (its default comes back). */
-        size_t nulls = 0;
-        json_object_object_foreach(obj, nk, nv)
+        /* A null in a non-nullable field goes (its default comes back).
+         * Collected first: json-c cannot delete while iterating. */
+        size_t nulls = 0, nk = 0;
+        json_object_object_foreach(obj, k0, v0)
         {
-            if (nv == NULL) {
-                const sn_node *pn = sim__schema_prop(n, nk);
-                if (pn == NULL && !(resource && is_resource_key(nk))) pn = n->addl;
-                if (pn != NULL && !(pn->flags & SN_NULLABLE)) nulls++;
-            }
+            nulls += v0 == NULL && null_dropped(n, k0, resource);
         }
-        while (nulls-- > 0) {
-            json_object_object_foreach(obj, dk, dv)
+        if (nulls > 0) {
+            char **keys = calloc(nulls, sizeof *keys);
+            if (keys == NULL) {
+                a->nomem = 1;
+                return;
+            }
+            json_object_object_foreach(obj, k1, v1)
             {
-                const sn_node *pn = sim__schema_prop(n, dk);
-                if (pn == NULL && !(resource && is_resource_key(dk))) pn = n->addl;
-                if (dv == NULL && pn != NULL && !(pn->flags & SN_NULLABLE)) {
-                    json_object_object_del(obj, dk);
-                    break;
-                }
+                if (v1 == NULL && null_dropped(n, k1, resource) && nk < nulls &&
+                    (keys[nk] = strdup(k1)) != NULL)
+                    nk++;
+            }
+            for (size_t i = 0; i < nk; i++) {
+                json_object_object_del(obj, keys[i]);
+                free(keys[i]);
+            }
+            free(keys);
+            if (nk < nulls) {
+                a->nomem = 1;
+                return;
             }
         }
         for (size_t i = 0; i < n->ndefaulted; i++) {

@@ -6,10 +6,12 @@
  * duplicate cause texts and wraps two or more in brackets (golden
  * pod-status: the uid cause is listed twice, the message names it once). */
 #include "bench/kubesim/sim_schema.h"
+#include "bench/kubesim/sim_patch_internal.h"
 
 #include "core/err.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,6 +325,17 @@ sim_causes_too_many(sim_causes *c, const char *field, long long n, long long max
                           "Too many: %lld: must have at most %lld items", n, max);
 }
 
+static uint64_t
+hash_text(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
 /* "<field>: <message>" as field.Error.Error() prints a cause. */
 static char *
 cause_text(const sim_cause *k)
@@ -339,6 +352,7 @@ sim_causes_message(const sim_causes *c, const char *kind, const char *group, con
 {
     char **texts = NULL, *out = NULL, *head = NULL;
     size_t nt = 0, total = 0;
+    sim__hidx seen = {0};
 
     if (group != NULL && group[0] != '\0') {
         if (asprintf(&head, "%s.%s \"%s\" is invalid", kind, group, name ? name : "") < 0)
@@ -348,16 +362,24 @@ sim_causes_message(const sim_causes *c, const char *kind, const char *group, con
     }
     if (c == NULL || c->n == 0) return head;
     texts = calloc(c->n, sizeof *texts);
-    if (texts == NULL) goto done;
+    if (texts == NULL || sim__hidx_init(&seen, c->n) != 0) goto done;
     for (size_t i = 0; i < c->n; i++) {
         char *t = cause_text(&c->v[i]);
         if (t == NULL) goto done;
+        /* duplicates (a cause listed twice) are named once, as Go's
+         * aggregate does; hashed so thousands of causes stay cheap */
+        uint64_t h = hash_text(t);
+        size_t cur = SIZE_MAX, k;
         int dup = 0;
-        for (size_t k = 0; k < nt && !dup; k++)
+        while (!dup && (k = sim__hidx_find(&seen, h, &cur)) != SIZE_MAX)
             dup = strcmp(texts[k], t) == 0;
         if (dup) {
             free(t);
             continue;
+        }
+        if (sim__hidx_add(&seen, h, nt) != 0) {
+            free(t);
+            goto done;
         }
         texts[nt++] = t;
         total += strlen(t) + 2;
@@ -371,6 +393,7 @@ sim_causes_message(const sim_causes *c, const char *kind, const char *group, con
 done:
     for (size_t k = 0; k < nt; k++)
         free(texts[k]);
+    sim__hidx_fini(&seen);
     free(texts);
     free(head);
     return out;

@@ -32,7 +32,7 @@ enum {
     SN_LIST_MAP = 1 << 11, /* x-kubernetes-list-type: map */
     /* summaries of the subtree, so apply can skip whole branches */
     SN_SUB_DEFAULTS = 1 << 16, /* a default somewhere below (or here) */
-    SN_SUB_PRUNE = 1 << 17,    /* something below can be pruned */
+    SN_SUB_PRUNE = 1 << 17,    /* something below can be pruned or null-dropped */
     SN_SUB_CHECKS = 1 << 18,   /* some validation below (or here) */
 };
 
