@@ -115,14 +115,19 @@ typedef struct sim_schema sim_schema;
  * volumeClaimTemplates immutability rule is enforced, natively; the others
  * are recorded, see sim_schema_unenforced_rules).
  * Returns 0 with *out (free with sim_schema_free); ERR_INVALID with a
- * message in err for a malformed schema (not an object, a pattern that does
- * not compile, a bad default); ERR_NOMEM. */
+ * message in err for a malformed schema (a schema node that is not an
+ * object, nesting deeper than 128 levels); ERR_NOMEM. A pattern POSIX
+ * cannot express (\b, \pL, flags) is not an error: it is left unchecked
+ * and listed by sim_schema_unenforced_rules. Compiling upstream's Sandbox
+ * CRD (400 KB of YAML) takes a few milliseconds. */
 int sim_schema_compile(json_object *openapi_v3_schema, sim_schema **out, char *err, size_t errlen);
 void sim_schema_free(sim_schema *s);
 
-/* The x-kubernetes-validations rules this schema does NOT enforce, as
- * "<json path>: <rule>" strings (borrowed, live as long as s), for the
- * server to log at start. Returns their count; *rules may be NULL. */
+/* What this schema does NOT enforce, for the server to log at start:
+ * x-kubernetes-validations rules as "<path>: <rule>" and untranslatable
+ * patterns as "<path>: pattern <p> (<why>)" (path like ".spec.a"). Strings
+ * are borrowed and live as long as s. Returns their count; *rules may be
+ * NULL. */
 size_t sim_schema_unenforced_rules(const sim_schema *s, const char *const **rules);
 
 /* What one apply found. Embed, sim_schema_report_init / _fini. */
@@ -130,7 +135,8 @@ typedef struct {
     char **pruned; /* unknown fields dropped: "spec.bogusField", "spec.a[0].b" (owned) */
     size_t npruned;
     size_t cappruned;
-    sim_causes causes; /* validation failures, in kube-apiserver's order */
+    sim_causes causes; /* validation failures: per object its required
+                        * fields first, then its members in key order */
 } sim_schema_report;
 
 void sim_schema_report_init(sim_schema_report *r);
@@ -151,7 +157,8 @@ enum {
  * old is the stored object on update (NULL on create): transition rules
  * (volumeClaimTemplates immutability) need it.
  * Returns 0 when valid, ERR_UNPROCESSABLE when report->causes is non-empty
- * (answer sim_causes_status(...)), ERR_NOMEM. With fieldValidation=Strict
+ * (answer sim_causes_status(...)), ERR_INVALID for a NULL argument,
+ * ERR_NOMEM. Thread-safe on a shared s (nothing in s changes). With fieldValidation=Strict
  * the server refuses the write (400) when report->npruned > 0, using
  * sim_schema_strict_message; otherwise it sends one
  * `Warning: 299 - "unknown field \"<path>\""` header per pruned path. */
