@@ -1105,6 +1105,20 @@ test_throughput(void **state)
         "\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"R\","
         "\"message\":\"m\",\"lastTransitionTime\":\"2026-11-23T18:55:00Z\"}]}}";
     bench_apply("project CRD", our_crds[0].s, doc, 20000);
+    char path[512];
+    snprintf(path, sizeof path, "%s/agents.x-k8s.io_sandboxes.yaml", UPSTREAM_DIR);
+    json_object *js = crd_schema(path, "v1beta1");
+    if (js != NULL) {
+        double t0 = now_s();
+        sim_schema *c = NULL;
+        for (int i = 0; i < 10; i++) {
+            sim_schema_free(c);
+            c = compile_or_fail(js);
+        }
+        print_message("upstream Sandbox schema compiles in %.2f ms\n", (now_s() - t0) * 100);
+        sim_schema_free(c);
+        json_object_put(js);
+    }
     sim_schema *up = upstream_schema("agents.x-k8s.io_sandboxes.yaml");
     if (up == NULL) {
         print_message("SKIP: upstream CRD throughput (no %s)\n", UPSTREAM_DIR);
