@@ -470,6 +470,17 @@ kube_client_new(struct ev_loop *loop, const kube_config *cfg, const kube_client_
     size_t n = strlen(c->server);
     while (n > 0 && c->server[n - 1] == '/')
         c->server[--n] = '\0';
+    /* Proxies from the environment apply as for client-go, which never
+     * proxies loopback addresses; curl would, so add them to NO_PROXY. */
+    const char *np = getenv("NO_PROXY");
+    if (np == NULL || np[0] == '\0') np = getenv("no_proxy");
+    size_t nplen = (np ? strlen(np) : 0) + 64;
+    if ((c->noproxy = malloc(nplen)) == NULL) {
+        snprintf(err, errlen, "kube client: out of memory");
+        goto fail;
+    }
+    snprintf(c->noproxy, nplen, "%s%slocalhost,127.0.0.1,::1", np ? np : "",
+             np && np[0] ? "," : "");
     if (kube__http_init(c, err, errlen) != 0) goto fail;
     return c;
 fail:
@@ -500,6 +511,7 @@ kube_client_free(kube_client *c)
     kube__http_fini(c);
     ev_timer_stop(c->loop, &c->kick);
     free(c->server);
+    free(c->noproxy);
     free(c->user_agent);
     free(c->ca_pem);
     free(c->cert_pem);

@@ -266,6 +266,7 @@ kube__http_start(kube__req *r)
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
+    curl_easy_setopt(e, CURLOPT_NOPROXY, c->noproxy);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
                      c->opts.http2 ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
     /* Over TLS with h2 offered, wait for a connection that may multiplex

@@ -95,6 +95,7 @@ struct kube_client {
     kube__sock *socks;
 
     char *server;
+    char *noproxy; /* $NO_PROXY plus loopback */
     char *user_agent;
     char *ca_pem, *cert_pem, *key_pem;
     int insecure;

@@ -27,6 +27,11 @@
 
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
+/* Set while teardown frees a client: a case that failed half-way leaves
+ * requests whose udata lived on its (gone) stack; their ERR_CANCELED
+ * callbacks must not touch it. */
+static int g_teardown;
+
 /* ---- fixture ------------------------------------------------------------- */
 
 typedef struct fx {
@@ -54,6 +59,7 @@ typedef struct done {
 static void
 on_done(const kube_result *res, void *udata)
 {
+    if (g_teardown) return;
     done *d = udata;
     d->called++;
     d->err = res->err;
@@ -140,7 +146,9 @@ static int
 teardown(void **state)
 {
     fx *f = *state;
+    g_teardown = 1;
     kube_client_free(f->c);
+    g_teardown = 0;
     /* nothing of the client may be left on the loop */
     assert_int_equal(ev_pending_count(f->loop), 0);
     ev_run(f->loop, EVRUN_NOWAIT);
@@ -725,6 +733,7 @@ typedef struct cancel_ctx {
 static void
 cancel_done(const kube_result *res, void *udata)
 {
+    if (g_teardown) return;
     cancel_ctx *x = udata;
     assert_int_equal(res->err, ERR_CANCELED);
     x->done_calls++;
@@ -735,6 +744,7 @@ cancel_done(const kube_result *res, void *udata)
 static void
 cancel_event(enum kube_event_type type, json_object *obj, void *udata)
 {
+    if (g_teardown) return;
     (void)type;
     (void)obj;
     (void)udata;
@@ -743,6 +753,7 @@ cancel_event(enum kube_event_type type, json_object *obj, void *udata)
 static void
 cancel_end(int err, long status, const char *message, void *udata)
 {
+    if (g_teardown) return;
     (void)status;
     cancel_ctx *x = udata;
     assert_int_equal(err, ERR_CANCELED);
@@ -891,6 +902,7 @@ typedef struct wctx {
 static void
 w_event(enum kube_event_type type, json_object *obj, void *udata)
 {
+    if (g_teardown) return;
     wctx *x = udata;
     assert_true(x->events < 16);
     x->types[x->events] = type;
@@ -904,6 +916,7 @@ w_event(enum kube_event_type type, json_object *obj, void *udata)
 static void
 w_end(int err, long status, const char *message, void *udata)
 {
+    if (g_teardown) return;
     wctx *x = udata;
     x->ends++;
     x->end_err = err;
