@@ -176,12 +176,14 @@ metrics_get(sim_rq *rq)
     if (sv.n > 1) qsort(sv.v, sv.n, sizeof *sv.v, cmp_str);
     sim_buf b = {0};
     const char *last = "";
+    size_t last_len = 0;
     for (size_t i = 0; i < sv.n; i++) {
         const char *brace = strchr(sv.v[i], '{');
         size_t nl = brace ? (size_t)(brace - sv.v[i]) : strlen(sv.v[i]);
-        if (strlen(last) != nl || strncmp(last, sv.v[i], nl) != 0) {
+        if (last_len != nl || strncmp(last, sv.v[i], nl) != 0) {
             sim_buf_printf(&b, "# TYPE %.*s counter\n", (int)nl, sv.v[i]);
             last = sv.v[i];
+            last_len = nl;
         }
         uint64_t *c = sim_map_get(&S->metrics, sv.v[i]);
         sim_buf_printf(&b, "%s %llu\n", sv.v[i], (unsigned long long)(c ? *c : 0));

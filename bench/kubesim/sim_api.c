@@ -812,7 +812,10 @@ route_resource(sim_rq *rq, char **seg, int n, int core)
         rq->verb = collection ? "DELETECOLLECTION" : "DELETE";
     else
         rq->verb = m;
-    rq->scope = !collection ? "resource" : (r->namespaced && rq->ns[0]) ? "namespace" : "cluster";
+    /* apiserver metrics: one object (or a create) is "resource" scope */
+    rq->scope = (!collection || !strcmp(m, "POST")) ? "resource"
+                : (r->namespaced && rq->ns[0])      ? "namespace"
+                                                    : "cluster";
     if (rq->sub[0]) {
         unsigned need = !strcmp(rq->sub, "status")     ? SIM_SUB_STATUS
                         : !strcmp(rq->sub, "scale")    ? SIM_SUB_SCALE

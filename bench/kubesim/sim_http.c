@@ -40,6 +40,7 @@ struct sim_conn {
     int close_after;   /* close once the output is flushed */
     int continue_sent; /* 100 Continue written for the current request */
     int ssl_want_write;
+    int peer_eof; /* the client finished sending (half-close or gone) */
     sim_req req;
     char *req_mem;
     sim_conn_close_cb close_cb;
@@ -119,12 +120,12 @@ set_err(char *err, size_t errlen, const char *what)
 static void
 conn_update_events(sim_conn *c)
 {
-    int ev = EV_READ;
+    int ev = c->peer_eof ? 0 : EV_READ;
     if ((c->out.len > c->out.off) || c->ssl_want_write) ev |= EV_WRITE;
-    if ((c->io.events & (EV_READ | EV_WRITE)) != ev) {
+    if ((c->io.events & (EV_READ | EV_WRITE)) != ev || (ev && !ev_is_active(&c->io))) {
         ev_io_stop(c->srv->loop, &c->io);
-        ev_io_set(&c->io, c->fd, ev);
-        ev_io_start(c->srv->loop, &c->io);
+        ev_io_set(&c->io, c->fd, ev ? ev : EV_READ);
+        if (ev) ev_io_start(c->srv->loop, &c->io);
     }
 }
 
@@ -199,7 +200,7 @@ conn_flush(sim_conn *c)
     return 0;
 }
 
-/* Read everything available. Returns 1 on EOF/error, 0 otherwise. */
+/* Read everything available. Returns 2 at end of input, 1 on error, 0 otherwise. */
 static int
 conn_read(sim_conn *c)
 {
@@ -217,12 +218,12 @@ conn_read(sim_conn *c)
                     c->ssl_want_write = 1;
                     return 0;
                 }
-                return 1;
+                return e == SSL_ERROR_ZERO_RETURN ? 2 : 1;
             }
             sim_buf_append(&c->in, tmp, (size_t)r);
         } else {
             ssize_t r = recv(c->fd, tmp, sizeof tmp, 0);
-            if (r == 0) return 1;
+            if (r == 0) return 2;
             if (r < 0) {
                 if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
                 if (errno == EINTR) continue;
@@ -475,6 +476,7 @@ conn_process(sim_conn *c)
         if (r <= 0) break;
     }
     if (!c->dead && conn_flush(c) < 0) c->dead = 1;
+    if (!c->dead && c->peer_eof && c->state == ST_READING && c->out.len == c->out.off) c->dead = 1;
     if (!c->dead && c->close_after && c->state != ST_STREAMING && c->out.len == c->out.off &&
         c->state == ST_READING)
         c->dead = 1;
@@ -499,8 +501,14 @@ conn_cb(struct ev_loop *loop, ev_io *w, int revents)
         return;
     }
     c->busy++;
-    if (revents & (EV_READ | EV_CUSTOM) || c->ssl) {
-        if (conn_read(c)) c->dead = 1;
+    if (!c->peer_eof && (revents & (EV_READ | EV_CUSTOM) || c->ssl)) {
+        int rc = conn_read(c);
+        if (rc == 1) c->dead = 1;
+        if (rc == 2) {
+            /* answer what was sent, then close; a watcher whose client left goes now */
+            c->peer_eof = 1;
+            if (c->state == ST_STREAMING) c->dead = 1;
+        }
     }
     c->busy--;
     if (c->dead) {

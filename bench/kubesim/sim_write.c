@@ -544,6 +544,7 @@ do_create(sim_state *S, sim_res *r, const char *ns, json_object *obj, const char
     }
     if (out) *out = so;
     if (rq) {
+        snprintf(rq->name, sizeof rq->name, "%s", nm); /* the request log names the object */
         char *warn = warning_headers(&rep);
         sim_reply_obj(rq, 201, so, warn);
         free(warn);
@@ -1087,14 +1088,14 @@ parse_delete_opts(sim_rq *rq, delete_opts *o)
     if (qo && !strcmp(qo, "true")) o->propagation = "Orphan";
     if (o->propagation && strcmp(o->propagation, "Orphan") &&
         strcmp(o->propagation, "Background") && strcmp(o->propagation, "Foreground")) {
-        json_object_put(o->body);
-        o->body = NULL;
         char msg[512];
         snprintf(
             msg, sizeof msg,
             "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: "
             "\"%.100s\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"",
             o->propagation);
+        json_object_put(o->body); /* propagation may point into it */
+        o->body = NULL;
         sim_reply_json(rq, 422, sim_status(422, "Invalid", msg, NULL), NULL);
         return -1;
     }

@@ -8,3 +8,5 @@ if(TARGET asc_harness)
   asc_unit_test(test_kubesim_life ${CMAKE_SOURCE_DIR}/tests/test_kubesim_life.c
     LIBS asc_harness asc_core TIMEOUT 90)
 endif()
+asc_unit_test(test_kubesim_api ${CMAKE_SOURCE_DIR}/tests/test_kubesim_api.c
+  LIBS asc_sim asc_core PkgConfig::CURL PkgConfig::OPENSSL TIMEOUT 90)
