@@ -613,6 +613,65 @@ test_client_certificate(void **state)
     ev_loop_destroy(loop);
 }
 
+/* Many requests over the one h2 connection, 64 in flight at a time: all
+ * succeed and none opens another connection. Prints the rate. */
+typedef struct pump {
+    kube_client *c;
+    int started, finished, failed, total, window;
+} pump;
+
+static void pump_next(pump *p);
+
+static void
+pump_done(const kube_result *r, void *udata)
+{
+    pump *p = udata;
+    p->finished++;
+    if (r->err != 0 || r->http_version != 20) p->failed++;
+    pump_next(p);
+}
+
+static void
+pump_next(pump *p)
+{
+    while (p->started < p->total && p->started - p->finished < p->window) {
+        char name[16];
+        snprintf(name, sizeof(name), "p%d", p->started % NPARALLEL);
+        p->started++;
+        if (kube_get(p->c, &KUBE_PODS, "ns", name, NULL, pump_done, p) != 0) p->failed++;
+    }
+}
+
+static int
+pump_all_done(void *arg)
+{
+    pump *p = arg;
+    return p->finished == p->total;
+}
+
+static void
+test_h2_throughput(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_NGHTTPD();
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    pump p = {.c = client(loop, g.port, "127.0.0.1", 1, 0, 0, 1), .total = 3000, .window = 64};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pump_next(&p);
+    run_until(loop, pump_all_done, &p, 25000);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_int_equal(p.failed, 0);
+    kube_stats st;
+    kube_client_stats(p.c, &st);
+    assert_int_equal(st.connects, 1);
+    print_message("h2: %d GETs, 64 in flight, one connection: %.0f req/s\n", p.total,
+                  p.total / secs);
+    kube_client_free(p.c);
+    ev_loop_destroy(loop);
+}
+
 /* The whole path: a kubeconfig on disk with inline CA and client
  * certificate data, loaded and used for a request over h2. */
 static void
@@ -672,6 +731,7 @@ main(void)
         cmocka_unit_test(test_tls_insecure),
         cmocka_unit_test(test_client_certificate),
         cmocka_unit_test(test_kubeconfig_end_to_end),
+        cmocka_unit_test(test_h2_throughput),
     };
     return cmocka_run_group_tests_name("kube_h2", tests, group_setup, group_teardown);
 }
