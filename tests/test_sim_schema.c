@@ -299,6 +299,22 @@ static const schema_row schema_rows[] = {
      "{\"spec\":{\"o\":{\"a\":\"1\",\"b\":\"2\"}}}", NULL, NULL, "",
      INV "spec.o: Invalid value: map[string]interface {}{\"a\":\"1\", \"b\":\"2\"}: spec.o in body "
          "must validate one and only one schema (oneOf)"},
+    {"validate/any-of-none-matches",
+     SPEC("\"o\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\"},\"b\":{\"type\":"
+          "\"string\"}},\"anyOf\":[{\"required\":[\"a\"]},{\"required\":[\"b\"]}]}"),
+     "{\"spec\":{\"o\":{}}}", NULL, NULL, "",
+     INV "spec.o: Invalid value: map[string]interface {}{}: spec.o in body must validate at least "
+         "one schema (anyOf)"},
+    {"validate/any-of-one-matches",
+     SPEC("\"o\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\"},\"b\":{\"type\":"
+          "\"string\"}},\"anyOf\":[{\"required\":[\"a\"]},{\"required\":[\"b\"]}]}"),
+     "{\"spec\":{\"o\":{\"b\":\"x\"}}}", NULL, NULL, "", NULL},
+    {"validate/int-or-string-pattern",
+     SPEC("\"q\":{\"anyOf\":[{\"type\":\"integer\"},{\"type\":\"string\"}],\"pattern\":\"^[0-9]+m?$"
+          "\","
+          "\"x-kubernetes-int-or-string\":true}"),
+     "{\"spec\":{\"q\":\"5x\"}}", NULL, NULL, "",
+     INV "spec.q: Invalid value: \"5x\": spec.q in body should match '^[0-9]+m?$'"},
     {"validate/prune-before-validate", SPEC("\"a\":{\"type\":\"string\"}"),
      "{\"spec\":{\"bogus\":5}}", NULL, "{\"spec\":{}}", "spec.bogus", NULL},
 };

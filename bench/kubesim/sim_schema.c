@@ -256,6 +256,18 @@ compile_enum(sn_node *n, json_object *en)
     return 0;
 }
 
+/* A schema that is nothing but "type: integer" or "type: string". */
+static int
+only_type(const sn_node *n)
+{
+    return (n->type == SN_INTEGER || n->type == SN_STRING) &&
+           !(n->flags & ~(unsigned)(SN_SUB_CHECKS | SN_SUB_PRUNE | SN_SUB_DEFAULTS)) &&
+           n->nprops == 0 && n->items == NULL && n->addl == NULL && n->deflt == NULL &&
+           n->nrequired == 0 && n->nenum == 0 && n->re == NULL && n->format == SN_FMT_NONE &&
+           n->min_len < 0 && n->max_len < 0 && n->min_items < 0 && n->max_items < 0 &&
+           n->nany_of == 0 && n->nall_of == 0 && n->none_of == 0;
+}
+
 static int
 compile_node(compile_ctx *c, json_object *js, int depth, sn_node **out)
 {
@@ -380,6 +392,15 @@ compile_node(compile_ctx *c, json_object *js, int depth, sn_node **out)
         (rc = compile_list(c, v, depth, &n->one_of, &n->none_of)) != 0)
         return rc;
 
+    /* The int-or-string idiom, anyOf [{type: integer}, {type: string}],
+     * says nothing the type check has not: mark it so apply skips two trial
+     * validations per quantity field. */
+    if ((n->flags & SN_INTSTR) && n->nany_of > 0) {
+        int trivial = 1;
+        for (size_t i = 0; i < n->nany_of && trivial; i++)
+            trivial = only_type(n->any_of[i]);
+        if (trivial) n->flags |= SN_ANYOF_TYPES;
+    }
     /* Summaries. */
     if (n->deflt != NULL || n->ndefaulted > 0) n->flags |= SN_SUB_DEFAULTS;
     if (n->type != SN_ANY || n->nrequired || n->nenum || n->re || n->format ||

@@ -672,7 +672,7 @@ validate(actx *a, const sn_node *n, json_object *v, json_object *old, int resour
     }
     for (size_t i = 0; i < n->nall_of; i++)
         validate(a, n->all_of[i], v, old, 0);
-    if (n->nany_of > 0) {
+    if (n->nany_of > 0 && !(n->flags & SN_ANYOF_TYPES)) {
         int pass = 0;
         for (size_t i = 0; i < n->nany_of && !pass; i++)
             pass = trial(a, n->any_of[i], v) == 0;

@@ -26,10 +26,11 @@ enum {
     SN_HAS_MAX = 1 << 5,
     SN_EXCL_MIN = 1 << 6,
     SN_EXCL_MAX = 1 << 7,
-    SN_ADDL_ANY = 1 << 8,  /* additionalProperties: true */
-    SN_VCT_RULE = 1 << 9,  /* the volumeClaimTemplates immutability rule */
-    SN_LIST_SET = 1 << 10, /* x-kubernetes-list-type: set */
-    SN_LIST_MAP = 1 << 11, /* x-kubernetes-list-type: map */
+    SN_ADDL_ANY = 1 << 8,     /* additionalProperties: true */
+    SN_VCT_RULE = 1 << 9,     /* the volumeClaimTemplates immutability rule */
+    SN_LIST_SET = 1 << 10,    /* x-kubernetes-list-type: set */
+    SN_LIST_MAP = 1 << 11,    /* x-kubernetes-list-type: map */
+    SN_ANYOF_TYPES = 1 << 12, /* anyOf only restates int-or-string: skip it */
     /* summaries of the subtree, so apply can skip whole branches */
     SN_SUB_DEFAULTS = 1 << 16, /* a default somewhere below (or here) */
     SN_SUB_PRUNE = 1 << 17,    /* something below can be pruned or null-dropped */
