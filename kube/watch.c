@@ -42,8 +42,8 @@ on_decoded(enum kube_event_type type, json_object *obj, void *udata)
         w->end_err = code == 410 ? ERR_GONE : (code ? err_from_http(code) : ERR_HTTP);
         if (w->end_err == 0) w->end_err = ERR_HTTP;
         w->end_status = code;
-        snprintf(w->end_msg, sizeof(w->end_msg), "watch %s: ERROR event: %s", r->path,
-                 msg ? msg : "(no message)");
+        snprintf(w->end_msg, sizeof(w->end_msg), "watch %.200s%.300s: ERROR event: %.400s",
+                 r->c->server, r->path, msg ? msg : "(no message)");
     }
     w->on_event(type, obj, w->udata);
 }
