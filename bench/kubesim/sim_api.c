@@ -169,7 +169,9 @@ static int
 needs_view(const sim_res *res, const sim_obj *o)
 {
     if (res->hook == SIM_HOOK_EVENT_V1) return 1;
-    if (!res->storage_version) {
+    /* custom resources: objects keep the version they were written in
+     * (conversion None); any other served version reads them as its own */
+    if (res->hook == SIM_HOOK_CUSTOM) {
         const char *av = jx_str(o->obj, "apiVersion");
         char buf[256];
         return !av || strcmp(av, sim_res_api_version(res, buf, sizeof buf)) != 0;
@@ -250,7 +252,7 @@ sim_obj_view(sim_state *S, const sim_res *res, const sim_obj *o)
     (void)S;
     if (res->hook == SIM_HOOK_EVENT_V1) return event_to_v1(o->obj);
     json_object *c = sim_json_copy(o->obj);
-    if (c && !res->storage_version) {
+    if (c && res->hook == SIM_HOOK_CUSTOM) {
         char av[256];
         json_object_object_add(c, "apiVersion",
                                json_object_new_string(sim_res_api_version(res, av, sizeof av)));
