@@ -546,6 +546,19 @@ get_body(int port, const char *path, char **body)
     return code;
 }
 
+/* /readyz turns 200 once the informers synced, shortly after /version
+ * answered: poll for it (bounded). */
+static long
+wait_ready(int port, double timeout_s)
+{
+    long code = 0;
+    for (int i = 0; i < (int)(timeout_s * 20); i++) {
+        if ((code = get_status(port, "/readyz")) == 200) break;
+        usleep(50000);
+    }
+    return code;
+}
+
 static void
 test_api_ok_ready(void **state)
 {
@@ -571,7 +584,7 @@ test_api_ok_ready(void **state)
     assert_true(port > 0);
     assert_true(proc_wait_log(&p, "v1.32.9-fake", 10));
     assert_int_equal(get_status(port, "/healthz"), 200);
-    assert_int_equal(get_status(port, "/readyz"), 200);
+    assert_int_equal(wait_ready(port, 10), 200);
     pthread_mutex_lock(&f.lock);
     assert_string_equal(f.user_agent, "agent-sandbox-controller/" ASC_VERSION);
     pthread_mutex_unlock(&f.lock);
@@ -615,7 +628,7 @@ test_api_late_server(void **state)
     assert_int_equal(get_status(port, "/readyz"), 500);
     fake_listen(&f);
     assert_true(proc_wait_log(&p, "v1.32.1-late", 40));
-    assert_int_equal(get_status(port, "/readyz"), 200);
+    assert_int_equal(wait_ready(port, 10), 200);
     kill(p.pid, SIGTERM);
     assert_int_equal(proc_wait(&p, 5), 0);
     fake_stop(&f);
