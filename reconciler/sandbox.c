@@ -82,14 +82,15 @@ sbx__outcome_failed(sbx_ctx *c, const char *tag)
     return 1;
 }
 
-rec_write *
+int
 sbx__delete(sbx_ctx *c, const kube_resource *res, json_object *obj, const char *tag)
 {
-    rec_write *w = rec_result_add_write(c->out, REC_DELETE, res, c->ns,
-                                        jx_str(obj, "metadata.name"), NULL, NULL, tag);
+    const char *name = jx_str(obj, "metadata.name");
+    if (name == NULL || *name == '\0') return 0;
+    rec_write *w = rec_result_add_write(c->out, REC_DELETE, res, c->ns, name, NULL, NULL, tag);
     const char *uid = jx_str(obj, "metadata.uid");
-    if (w && uid && (w->precondition_uid = strdup(uid)) == NULL) return NULL;
-    return w;
+    if (w == NULL || (uid && *uid && (w->precondition_uid = strdup(uid)) == NULL)) return ERR_NOMEM;
+    return 0;
 }
 
 int
@@ -403,7 +404,7 @@ expiry_pass(sbx_ctx *c, json_object *old_st, json_object *st)
         } else if (o && (o->err == 0 || o->err == ERR_NOTFOUND)) {
             return 0; /* already deleted; the cache will drop it */
         }
-        if (sbx__delete(c, &KUBE_SANDBOXES, c->sb, "sandbox-delete") == NULL) return ERR_NOMEM;
+        if ((rc = sbx__delete(c, &KUBE_SANDBOXES, c->sb, "sandbox-delete")) < 0) return rc;
         return 0;
     }
     if (c->err[0]) return 0;

@@ -59,8 +59,9 @@ json_object *sbx__fresh(const sbx_ctx *c, json_object *cached, const char *name,
 /* A failed outcome for tag (not NotFound) => error "Error seen"-style text
  * and retry; returns 1 if it recorded one. */
 int sbx__outcome_failed(sbx_ctx *c, const char *tag);
-/* Emit a delete with a uid precondition; NULL on allocation failure. */
-rec_write *sbx__delete(sbx_ctx *c, const kube_resource *res, json_object *obj, const char *tag);
+/* Emit a delete with a uid precondition. An object without a name cannot be
+ * addressed and is skipped. 0 or ERR_NOMEM. */
+int sbx__delete(sbx_ctx *c, const kube_resource *res, json_object *obj, const char *tag);
 /* Adoption is authorised: adoptable=true or tracking label == hash. */
 int sbx__adoptable(const sbx_ctx *c, json_object *obj);
 /* Set pod-name annotation in the Sandbox patch (value NULL removes it). */

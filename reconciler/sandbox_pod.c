@@ -332,7 +332,7 @@ sbx__reconcile_pod(sbx_ctx *c)
                 (o->object == NULL || same_uid(o->object, pod)))
                 return 0; /* already asked; the watch will show it terminating */
             sbx__outcome_failed(c, "pod-delete");
-            if (sbx__delete(c, &KUBE_PODS, pod, "pod-delete") == NULL) return ERR_NOMEM;
+            if ((rc = sbx__delete(c, &KUBE_PODS, pod, "pod-delete")) < 0) return rc;
         }
         return 0;
     }

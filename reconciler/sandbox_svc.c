@@ -284,7 +284,7 @@ sbx__reconcile_service(sbx_ctx *c, json_object *st)
     if (c->want_svc == 0) {
         if (owned && jx_get(svc, "metadata.deletionTimestamp") == NULL) {
             sbx__outcome_failed(c, "svc-delete");
-            if (sbx__delete(c, &KUBE_SERVICES, svc, "svc-delete") == NULL) return ERR_NOMEM;
+            if ((rc = sbx__delete(c, &KUBE_SERVICES, svc, "svc-delete")) < 0) return rc;
         }
         status_service(c, st, 0);
         return 0;
@@ -334,7 +334,7 @@ int
 sbx__teardown_children(sbx_ctx *c)
 {
     json_object *seen[64];
-    int n = 0;
+    int n = 0, rc;
     const rec_outcome *pdel = sbx__outcome(c, "pod-delete", NULL);
     json_object *cands[65];
     size_t nc = 0;
@@ -356,7 +356,7 @@ sbx__teardown_children(sbx_ctx *c)
                                             jx_str_or(p, "metadata.uid", "")) == 0))
             continue;
         sbx__outcome_failed(c, "pod-delete");
-        if (sbx__delete(c, &KUBE_PODS, p, "pod-delete") == NULL) return ERR_NOMEM;
+        if ((rc = sbx__delete(c, &KUBE_PODS, p, "pod-delete")) < 0) return rc;
     }
     json_object *svc = c->in->service;
     const rec_outcome *sdel = sbx__outcome(c, "svc-delete", NULL);
@@ -364,7 +364,7 @@ sbx__teardown_children(sbx_ctx *c)
         jx_get(svc, "metadata.deletionTimestamp") == NULL &&
         !(sdel && (sdel->err == 0 || sdel->err == ERR_NOTFOUND))) {
         sbx__outcome_failed(c, "svc-delete");
-        if (sbx__delete(c, &KUBE_SERVICES, svc, "svc-delete") == NULL) return ERR_NOMEM;
+        if ((rc = sbx__delete(c, &KUBE_SERVICES, svc, "svc-delete")) < 0) return rc;
     }
     return 0;
 }
