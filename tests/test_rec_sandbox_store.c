@@ -266,6 +266,51 @@ test_suspend_resume(void **state)
     sim_close(&s);
 }
 
+/* Printed, not asserted: CPU cost of one pass on a steady Ready Sandbox,
+ * pure (objects already decoded) and with the store read + decode. */
+static void
+test_pass_cost(void **state)
+{
+    (void)state;
+    sim s;
+    sim_open(&s);
+    pass(&s, 0, 0);
+    pass(&s, 0, 1);
+    kubelet_ready(&s);
+    pass(&s, 0, 0);
+    s.log[0] = '\0';
+    assert_int_equal(pass(&s, 0, 1), 0); /* converged */
+    rec_result out;
+    rec_sandbox_opts o = {.cluster_domain = "example.org", .status_settle_ms = 0};
+    const int n = 5000;
+    int64_t t0 = time_mono_ns();
+    for (int i = 0; i < n; i++) {
+        rec_result_init(&out);
+        assert_int_equal(rec_sandbox_run(s.st, "ns", "sb", NULL, 0, &o, s.now, &out), 0);
+        assert_int_equal(out.n_writes, 0);
+        rec_result_fini(&out);
+    }
+    int64_t t1 = time_mono_ns();
+    store_rtxn *r = NULL;
+    rec_sandbox_view v;
+    assert_int_equal(store_rtxn_begin(s.st, &r), 0);
+    assert_int_equal(rec_sandbox_view_load(&v, r, "ns", "sb"), 0);
+    store_rtxn_end(r);
+    v.in.cluster_domain = "example.org";
+    int64_t t2 = time_mono_ns();
+    for (int i = 0; i < n; i++) {
+        rec_result_init(&out);
+        assert_int_equal(rec_sandbox_reconcile(&v.in, s.now, &out), 0);
+        assert_int_equal(out.n_writes, 0);
+        rec_result_fini(&out);
+    }
+    int64_t t3 = time_mono_ns();
+    rec_sandbox_view_fini(&v);
+    print_message("steady pass: %.1f us with store read+decode, %.1f us pure\n",
+                  (double)(t1 - t0) / n / 1000.0, (double)(t3 - t2) / n / 1000.0);
+    sim_close(&s);
+}
+
 static void
 test_missing_and_keys(void **state)
 {
@@ -297,9 +342,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_launch_writes_settle),
-        cmocka_unit_test(test_launch_writes_upstream),
-        cmocka_unit_test(test_suspend_resume),
+        cmocka_unit_test(test_launch_writes_settle), cmocka_unit_test(test_launch_writes_upstream),
+        cmocka_unit_test(test_suspend_resume),       cmocka_unit_test(test_pass_cost),
         cmocka_unit_test(test_missing_and_keys),
     };
     return cmocka_run_group_tests_name("rec_sandbox_store", tests, NULL, NULL);
