@@ -29,6 +29,7 @@
 void
 rec_wp_config_default(rec_wp_config *c)
 {
+    memset(c, 0, sizeof *c);
     c->max_batch = 300;
     c->readiness_grace_ms = 5 * 60 * 1000;
     c->unschedulable_recheck_ms = 60 * 1000;

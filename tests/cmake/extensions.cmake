@@ -8,3 +8,6 @@ foreach(t test_rec_template test_rec_warmpool test_rec_claim)
     ${CMAKE_SOURCE_DIR}/tests/test_rec_resources.c
     LIBS asc_reconciler asc_pools asc_core TIMEOUT 60 LABELS reconciler)
 endforeach()
+asc_unit_test(test_rec_claim_sim ${CMAKE_SOURCE_DIR}/tests/test_rec_claim_sim.c
+  ${CMAKE_SOURCE_DIR}/tests/test_rec_resources.c
+  LIBS asc_reconciler asc_pools asc_core TIMEOUT 60 LABELS reconciler)
