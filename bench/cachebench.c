@@ -12,7 +12,11 @@
  * 3. warm start: reopen the store and read the stored resourceVersions (what
  *    a restarted informer does before its first WATCH).
  *
- * Usage: cachebench [-n N] [-d DIR] [-k]   (-k keeps DIR)
+ * 4. with -s KUBESIM: the same N+N+N objects created in a kubesim process,
+ *    then start to synced through the real client, cold (empty cache) and
+ *    warm (cache present: no LIST, watches resume from the stored RVs).
+ *
+ * Usage: cachebench [-n N] [-d DIR] [-k] [-s path/to/kubesim]   (-k keeps DIR)
  */
 #include "core/err.h"
 #include "core/jx.h"
@@ -22,10 +26,12 @@
 #include "informer/internal.h"
 #include "kube/kube.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static double
@@ -267,13 +273,208 @@ touch(const store_item *it, void *udata)
     return 0;
 }
 
+/* ---- against kubesim: start to synced, cold and warm ------------------ */
+
+typedef struct simctx {
+    struct ev_loop *loop;
+    kube_client *kc;
+    int inflight, done, failed, synced;
+} simctx;
+
+static void
+on_created(const kube_result *res, void *udata)
+{
+    simctx *c = udata;
+    c->inflight--;
+    c->done++;
+    if (res->err && res->err != ERR_EXISTS) {
+        if (c->failed++ < 3)
+            fprintf(stderr, "create failed: %s %s\n", err_str(res->err), res->message);
+    }
+}
+
+static void
+on_tick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)t;
+    (void)revents;
+    ev_break(loop, EVBREAK_ONE);
+}
+
+static void
+pump(struct ev_loop *loop, double s)
+{
+    ev_timer t;
+    ev_timer_init(&t, on_tick, s, 0.);
+    ev_timer_start(loop, &t);
+    ev_run(loop, 0);
+    ev_timer_stop(loop, &t);
+}
+
+static pid_t
+spawn_sim(const char *bin, const char *kc, char *url, size_t urllen)
+{
+    int fd[2];
+    pid_t pid;
+    if (pipe(fd)) return -1;
+    pid = fork();
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        execl(bin, bin, "--port", "0", "--kubeconfig-out", kc, "--no-kubelet", "--quiet", "--crds",
+              CACHEBENCH_CRDS, (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    FILE *f = fdopen(fd[0], "r");
+    char line[512];
+    url[0] = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "ready %255s", url) == 1) break;
+    if (f) fclose(f);
+    (void)urllen;
+    return url[0] ? pid : -1;
+}
+
+static void
+on_synced(informer *inf, void *udata)
+{
+    (void)inf;
+    ((simctx *)udata)->synced = 1;
+}
+
+static double
+sync_once(simctx *c, const char *sdir, long *rss_delta, int *lists)
+{
+    store *st;
+    char err[256];
+    long r0 = rss_kib();
+    int64_t t0 = time_mono_ns();
+    if (store_open(sdir, NULL, &st, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        exit(1);
+    }
+    informer *inf = informer_new(c->loop, c->kc, st, NULL);
+    informer_on_synced(inf, on_synced, c);
+    c->synced = 0;
+    informer_start(inf);
+    while (!c->synced)
+        pump(c->loop, 0.001);
+    double s = (double)(time_mono_ns() - t0) / 1e9;
+    informer_stats is;
+    informer_get_stats(inf, &is);
+    *lists = (int)is.lists;
+    *rss_delta = rss_kib() - r0;
+    pump(c->loop, 0.05); /* let the watches open */
+    informer_free(inf);
+    store_close(st);
+    return s;
+}
+
+static int
+sim_bench(const char *bin, const char *dir, int n)
+{
+    char kc[512], url[256], err[256], body[1024], name[64];
+    kube_config cfg;
+    simctx c = {0};
+    snprintf(kc, sizeof kc, "%s/kubeconfig", dir);
+    pid_t pid = spawn_sim(bin, kc, url, sizeof url);
+    if (pid < 0) {
+        fprintf(stderr, "cannot start %s\n", bin);
+        return 1;
+    }
+    c.loop = ev_loop_new(EVFLAG_AUTO);
+    if (kube_config_load(kc, &cfg, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    c.kc = kube_client_new(c.loop, &cfg, NULL, err, sizeof err);
+    if (!c.kc) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    c.inflight++;
+    kube_create(c.kc, &KUBE_NAMESPACES, NULL,
+                "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"bench\"}}",
+                on_created, &c);
+    while (c.inflight)
+        pump(c.loop, 0.001);
+    int64_t t0 = time_mono_ns();
+    for (int i = 0; i < 3 * n; i++) {
+        int k = i % 3, j = i / 3;
+        snprintf(name, sizeof name, "pool-%d-%05d", j % 50, j);
+        char h[9];
+        namehash_hex(name, h);
+        const kube_resource *r;
+        if (k == 0) {
+            r = informer_resource(STORE_SANDBOX);
+            snprintf(
+                body, sizeof body,
+                "{\"apiVersion\":\"agents.x-k8s.io/v1beta1\",\"kind\":\"Sandbox\",\"metadata\":"
+                "{\"name\":\"%s\",\"labels\":{\"agents.x-k8s.io/warm-pool-sandbox\":\"%08x\"}},"
+                "\"spec\":{\"podTemplate\":{\"spec\":{\"containers\":[{\"name\":\"main\","
+                "\"image\":\"registry.example/agent:1.2\",\"ports\":[{\"containerPort\":8888}]"
+                "}]}}}}",
+                name, (unsigned)(j % 50));
+        } else if (k == 1) {
+            r = informer_resource(STORE_POD);
+            snprintf(body, sizeof body,
+                     "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\","
+                     "\"labels\":{\"agents.x-k8s.io/sandbox-name-hash\":\"%s\"}},\"spec\":{"
+                     "\"containers\":[{\"name\":\"main\",\"image\":\"registry.example/agent:1.2\","
+                     "\"ports\":[{\"containerPort\":8888}]}]}}",
+                     name, h);
+        } else {
+            r = informer_resource(STORE_SERVICE);
+            snprintf(body, sizeof body,
+                     "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"%s\","
+                     "\"labels\":{\"agents.x-k8s.io/sandbox-name-hash\":\"%s\"}},\"spec\":{"
+                     "\"clusterIP\":\"None\",\"selector\":{\"agents.x-k8s.io/sandbox-name-hash\":"
+                     "\"%s\"},\"ports\":[{\"port\":8888}]}}",
+                     name, h, h);
+        }
+        while (c.inflight >= 64)
+            ev_run(c.loop, EVRUN_ONCE);
+        c.inflight++;
+        if (kube_create(c.kc, r, "bench", body, on_created, &c)) {
+            c.inflight--;
+            c.failed++;
+        }
+    }
+    while (c.inflight)
+        ev_run(c.loop, EVRUN_ONCE);
+    double cs = (double)(time_mono_ns() - t0) / 1e9;
+    printf("kubesim: created %d objects in %.1f s (%d failed)\n", 3 * n, cs, c.failed);
+
+    char sdir[512];
+    snprintf(sdir, sizeof sdir, "%s/simcache", dir);
+    long rss;
+    int lists;
+    double cold = sync_once(&c, sdir, &rss, &lists);
+    printf("cold start to synced: %.2f s (%d LIST pages), %.0f objects/s; VmRSS +%.1f MiB = %.0f "
+           "bytes/object\n",
+           cold, lists, 3.0 * n / cold, (double)rss / 1024, (double)rss * 1024 / (3.0 * n));
+    double warm = sync_once(&c, sdir, &rss, &lists);
+    printf("warm start to synced: %.2f ms (%d LIST pages; store open + identity GET + resume "
+           "from the stored RVs)\n",
+           warm * 1e3, lists);
+    kube_client_free(c.kc);
+    kube_config_fini(&cfg);
+    ev_loop_destroy(c.loop);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
     int n = 50000, keep = 0, opt;
+    const char *sim = NULL;
     char dir[256] = "";
     char path[512], err[256];
-    while ((opt = getopt(argc, argv, "n:d:k")) != -1) {
+    while ((opt = getopt(argc, argv, "n:d:ks:")) != -1) {
+        if (opt == 's') sim = optarg;
         if (opt == 'n') n = atoi(optarg);
         if (opt == 'd') snprintf(dir, sizeof dir, "%s", optarg);
         if (opt == 'k') keep = 1;
@@ -283,7 +484,8 @@ main(int argc, char **argv)
         snprintf(dir, sizeof dir, "/tmp/cachebench.XXXXXX");
         if (!mkdtemp(dir)) return 1;
     }
-    log_setup(stderr, LOG_WARN);
+    log_setup(stderr, getenv("CACHEBENCH_LOG") ? LOG_INFO : LOG_WARN);
+    setvbuf(stdout, NULL, _IOLBF, 0);
     snprintf(path, sizeof path, "%s/stream.json", dir);
     size_t bytes;
     long events;
@@ -361,6 +563,7 @@ main(int argc, char **argv)
     printf("VmRSS after reopen + full scan: +%.1f MiB = %.0f bytes/object (file-backed pages)\n",
            (double)(rss3 - rss2) / 1024, (double)(rss3 - rss2) * 1024 / (double)tc.n);
     store_close(st);
+    if (sim && sim_bench(sim, dir, n)) return 1;
     if (!keep) {
         char cmd[600];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -83,6 +83,7 @@ fail_batch(informer *inf, const unsigned char *touched)
             ev_timer_start(inf->loop, &r->timer);
         } else {
             r->relist = 1;
+            r->damaged = 1; /* a LIST in progress lost items: redo it */
         }
     }
 }

@@ -37,6 +37,7 @@ typedef struct informer__reflector {
     int synced;
     int relist;   /* next step is a LIST (else a WATCH from rv) */
     int rv_dirty; /* rv must be recorded with the next commit */
+    int damaged;  /* a commit of this LIST's items failed: relist when it ends */
     char rv[STORE_MAX_RV + 1];
     char cont[1024]; /* continue token of the LIST in progress */
     char list_rv[STORE_MAX_RV + 1];

@@ -257,6 +257,7 @@ list_finish(informer__reflector *r)
     store_rtxn *rt;
     int rc = informer_flush(inf);
 
+    if (!rc && r->damaged) rc = ERR_IO; /* some of its items never reached the store */
     if (!rc) rc = store_rtxn_begin(inf->st, &rt);
     if (!rc) {
         rc = store_list(rt, r->kind, NULL, sweep_cb, &c);
@@ -311,6 +312,7 @@ list_page(informer__reflector *r)
     if (!r->cont[0]) {
         if (r->synced || r->rv[0]) inf->stats.relists++;
         informer__keyset_fini(&r->seen);
+        r->damaged = 0;
     }
     r->state = REFL_LISTING;
     r->relist = 1;

@@ -12,7 +12,7 @@
 
 #include "core/err.h"
 #include "core/jx.h"
-#include "informer/informer.h"
+#include "informer/internal.h" /* white-box: options of a running informer */
 
 #include <dirent.h>
 #include <ev.h>
@@ -903,6 +903,29 @@ test_relist_feed(void **state)
     store_set_feed(e->st, NULL, NULL);
 }
 
+/* A cache that cannot grow: commits fail clearly, nothing half-recorded (no
+ * resourceVersion for a LIST whose items were lost), the reflector retries. */
+static void
+test_store_full(void **state)
+{
+    env *e = *state;
+    char err[256], rv[64];
+    store_open_opts so = {.map_size = 256 << 10, .max_map_size = 256 << 10};
+    store_close(e->st);
+    unlink(strcat(strcpy(err, e->dir), "/data.mdb"));
+    CHECK(store_open(e->dir, &so, &e->st, err, sizeof err));
+    populate(e->f, 2500, 0);
+    start(e, 1u << STORE_POD, 0);
+    informer_opts *o = &e->inf->o;
+    o->max_batch = 300; /* several commits per LIST: the later ones fail */
+    for (int i = 0; i < 200; i++)
+        spin(e, 1);
+    assert_false(informer_all_synced(e->inf));
+    assert_null(stored_rv(e, STORE_POD, rv, sizeof rv));
+    assert_true(e->f->lists > 25); /* retried (pages of 100) */
+    stop(e);
+}
+
 int
 main(void)
 {
@@ -916,6 +939,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_list_backoff, setup, teardown),
         cmocka_unit_test_setup_teardown(test_label_selectors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relist_feed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_full, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
