@@ -35,3 +35,6 @@ endif()
 
 add_executable(kubesim ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_main.c)
 target_link_libraries(kubesim PRIVATE asc_sim)
+
+# kubesimbench: throughput, latency, CPU and memory of kubesim (bench/kubesim/sim_bench.c).
+add_executable(kubesimbench ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_bench.c)

@@ -41,6 +41,8 @@ struct sim_conn {
     int continue_sent; /* 100 Continue written for the current request */
     int ssl_want_write;
     int peer_eof; /* the client finished sending (half-close or gone) */
+    int in_dirty;
+    sim_conn *dirty_next;
     sim_req req;
     char *req_mem;
     sim_conn_close_cb close_cb;
@@ -58,9 +60,12 @@ struct sim_http {
     sim_conn *conns;
     int nconns;
     uint64_t seq;
+    ev_prepare prep; /* flushes streamed output once per loop iteration */
+    sim_conn *dirty; /* connections with output queued outside a callback */
 };
 
 static void conn_process(sim_conn *c);
+static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents);
 
 static const char *
 status_text(int code)
@@ -139,6 +144,13 @@ conn_free(sim_conn *c)
         cb(c->close_ud, c);
     }
     ev_io_stop(s->loop, &c->io);
+    if (c->in_dirty) {
+        for (sim_conn **pp = &s->dirty; *pp; pp = &(*pp)->dirty_next)
+            if (*pp == c) {
+                *pp = c->dirty_next;
+                break;
+            }
+    }
     if (c->ssl) {
         SSL_shutdown(c->ssl);
         SSL_free(c->ssl);
@@ -593,6 +605,9 @@ sim_http_new(struct ev_loop *loop, int port, SSL_CTX *ssl_ctx, sim_http_handler 
     ev_io_init(&s->io, accept_cb, s->fd, EV_READ);
     s->io.data = s;
     ev_io_start(loop, &s->io);
+    ev_prepare_init(&s->prep, prepare_cb);
+    s->prep.data = s;
+    ev_prepare_start(loop, &s->prep);
     return s;
 }
 
@@ -614,6 +629,7 @@ sim_http_free(sim_http *s)
     while (s->conns)
         conn_free(s->conns);
     ev_io_stop(s->loop, &s->io);
+    ev_prepare_stop(s->loop, &s->prep);
     close(s->fd);
     free(s);
 }
@@ -630,13 +646,32 @@ conn_defer(sim_conn *c)
 static void
 conn_kick(sim_conn *c)
 {
-    if (c->busy) return;
-    if (conn_flush(c) < 0) {
-        c->dead = 1;
-        conn_defer(c);
-        return;
+    if (c->busy || c->in_dirty) return;
+    /* written before the loop sleeps again: many events, one send */
+    c->in_dirty = 1;
+    c->dirty_next = c->srv->dirty;
+    c->srv->dirty = c;
+}
+
+static void
+prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    sim_http *s = w->data;
+    while (s->dirty) {
+        sim_conn *c = s->dirty;
+        s->dirty = c->dirty_next;
+        c->in_dirty = 0;
+        c->dirty_next = NULL;
+        if (c->dead) continue;
+        if (conn_flush(c) < 0) {
+            c->dead = 1;
+            conn_defer(c);
+            continue;
+        }
+        conn_update_events(c);
     }
-    conn_update_events(c);
 }
 
 static void
