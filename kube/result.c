@@ -100,7 +100,7 @@ kube__deliver(kube__req *r, int err, const char *message)
             res.message = msg;
         }
     }
-    if (res.err != 0) c->stats.errors++;
+    if (res.err != 0 && res.err != ERR_CANCELED) c->stats.errors++;
     r->state = KREQ_DONE;
     if (r->cb) r->cb(&res, r->udata);
     json_object_put(body);
