@@ -224,13 +224,22 @@ group_setup(void **state)
         write_file("htdocs/api/v1/namespaces/ns/events", big);
         free(big);
     }
-    g.port = free_port();
-    g.pid = start_nghttpd(g.port, 0);
-    g.port_verify = free_port();
-    g.pid_verify = start_nghttpd(g.port_verify, 1);
-    if (!port_open(g.port) || !port_open(g.port_verify)) {
-        fprintf(stderr, "nghttpd did not start\n");
-        return -1;
+    /* the free port may be taken by someone else before nghttpd binds it: retry */
+    for (int v = 0; v < 2; v++) {
+        int *port = v ? &g.port_verify : &g.port;
+        pid_t *pid = v ? &g.pid_verify : &g.pid;
+        for (int attempt = 0; attempt < 3; attempt++) {
+            *port = free_port();
+            *pid = start_nghttpd(*port, v);
+            if (port_open(*port) && waitpid(*pid, NULL, WNOHANG) == 0) break;
+            kill(*pid, SIGTERM);
+            waitpid(*pid, NULL, 0);
+            *pid = -1;
+        }
+        if (*pid <= 0) {
+            fprintf(stderr, "nghttpd did not start\n");
+            return -1;
+        }
     }
     return 0;
 }
