@@ -43,8 +43,9 @@
  *     Ready=False/ReconcilerError/"Error seen: <server message>" and the pass
  *     returns out->error != 0, so the shard retries with exponential backoff
  *     (an invalid pod template is not retried in a hot loop);
- *   - "pod-create" AlreadyExists while the cache has no such pod: nothing is
- *     created, the pass is retried with backoff until the cache catches up;
+ *   - "pod-create" AlreadyExists while the cache has no such pod (a foreign
+ *     pod the cache cannot see) is such a failure too: ReconcilerError with
+ *     the server's message, create retried with backoff;
  *   - successful / NotFound deletes are not repeated while the cache lags.
  *
  * Write tags: "pvc-create", "pvc-adopt", "pod-create", "pod-patch",

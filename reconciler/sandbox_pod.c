@@ -339,19 +339,16 @@ sbx__reconcile_pod(sbx_ctx *c)
     if (pod != NULL) return existing_pod(c, pod);
 
     /* Running and no pod: create it (after PVCs are in place) */
-    const rec_outcome *o = sbx__outcome(c, "pod-create", NULL);
     if (c->pvc_error) return 0;
     if (c->pvc_pending) {
         c->out->requeue_after_ms = 0;
         c->pod_wait = 1;
         return 0;
     }
-    if (o && o->err == ERR_EXISTS) {
-        /* exists on the server, not yet in the cache: try again with backoff
-         * (self-healing if it was deleted meanwhile), no error in status */
-        c->retry = 1;
-    } else {
-        sbx__outcome_failed(c, "pod-create");
-    }
+    /* A failed create (422 invalid template, 409 AlreadyExists for a pod the
+     * cache cannot see, e.g. an unlabelled foreign pod hidden by
+     * --cache-label-selectors) is reported as ReconcilerError with the
+     * server's message and retried with backoff. */
+    sbx__outcome_failed(c, "pod-create");
     return create_pod(c);
 }

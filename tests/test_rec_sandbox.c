@@ -557,10 +557,11 @@ static const sbx_row rows[] = {
      .conds = "Suspended=False/NotSuspended Ready=False/ReconcilerError",
      .ready_msg = "Error seen: Pod \"sb\" is invalid: spec.containers[0].image: Required value",
      .error = 1},
-    {.name = "pod create AlreadyExists, not in cache: retried quietly with backoff",
+    {.name = "pod create AlreadyExists, not in cache: ReconcilerError, retried",
      .outcomes = "[{'tag':'pod-create','err':-1014,'http':409,'reason':'AlreadyExists',"
                  "'message':'pods \\\"sb\\\" already exists'}]",
-     .writes = "pod-create",
+     .writes = "pod-create sandbox-status",
+     .ready_msg = "Error seen: pods \"sb\" already exists",
      .error = 1},
     {.name = "pod create succeeded, cache behind: returned object stands in",
      .outcomes = "[{'tag':'pod-create','object':{'apiVersion':'v1','kind':'Pod','metadata':{"
