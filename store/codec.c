@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_MAX_DEPTH 200
+/* msgpack-c unpacks at most 32 nested containers (MSGPACK_EMBED_STACK_SIZE);
+ * the top-level map is depth 0, so containers may sit at depth 31 at most. */
+#define STORE_MAX_DEPTH 31
 
 /* Top-level keys kept per kind; sub == NULL keeps the whole value. */
 typedef struct slim_rule {
@@ -111,8 +113,10 @@ pack_map_filtered(msgpack_packer *pk, json_object *o, const char *const *keep, c
 static int
 pack_value(msgpack_packer *pk, json_object *v, int depth)
 {
-    if (depth > STORE_MAX_DEPTH) return ERR_TOOLARGE;
-    switch (json_object_get_type(v)) {
+    json_type t = json_object_get_type(v);
+    if (depth > STORE_MAX_DEPTH && (t == json_type_array || t == json_type_object))
+        return ERR_TOOLARGE;
+    switch (t) {
     case json_type_null:
         return msgpack_pack_nil(pk) ? ERR_NOMEM : 0;
     case json_type_boolean:
@@ -217,7 +221,7 @@ static int
 to_json(const msgpack_object *o, json_object **out, int depth)
 {
     *out = NULL;
-    if (depth > STORE_MAX_DEPTH) return ERR_PARSE;
+    if (depth > STORE_MAX_DEPTH + 1) return ERR_PARSE; /* msgpack-c bounds it already */
     switch (o->type) {
     case MSGPACK_OBJECT_NIL:
         return 0; /* json-c's null is the NULL pointer */
@@ -320,6 +324,7 @@ store_msgpack_to_json(const void *data, size_t len, json_object **out)
     int rc;
 
     *out = NULL;
+    if (store__mp_valid(data, len)) return ERR_PARSE;
     msgpack_unpacked_init(&u);
     if (msgpack_unpack_next(&u, data, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len)
         rc = ERR_PARSE;

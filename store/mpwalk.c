@@ -136,6 +136,11 @@ head(mpr *r, int *type, uint64_t *len, int *bval)
     *len = be(r->p, extra);
     r->p += extra;
     if (*type == T_EXT) *len += 1;
+    /* Every element takes at least one byte: a count the rest of the
+     * buffer cannot hold is damage, found before anyone allocates for it. */
+    if ((*type == T_ARR && *len > (uint64_t)(r->end - r->p)) ||
+        (*type == T_MAP && *len > (uint64_t)(r->end - r->p) / 2))
+        return ERR_CORRUPT;
     return 0;
 }
 
@@ -366,6 +371,14 @@ claim_spec(mpr *r, store__keys *k)
             }
         }
     }
+    return 0;
+}
+
+int
+store__mp_valid(const void *data, size_t len)
+{
+    mpr r = {data, (const unsigned char *)data + len};
+    if (skip(&r, 0) || r.p != r.end) return ERR_PARSE;
     return 0;
 }
 
