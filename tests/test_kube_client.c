@@ -149,9 +149,9 @@ teardown(void **state)
     g_teardown = 1;
     kube_client_free(f->c);
     g_teardown = 0;
-    /* nothing of the client may be left on the loop */
+    /* nothing of the client may be left on the loop: no watcher pending or active */
     assert_int_equal(ev_pending_count(f->loop), 0);
-    ev_run(f->loop, EVRUN_NOWAIT);
+    assert_int_equal(ev_run(f->loop, EVRUN_NOWAIT), 0); /* 0: no active watcher left */
     testsrv_stop(f->srv);
     kube_config_fini(&f->cfg);
     ev_loop_destroy(f->loop);

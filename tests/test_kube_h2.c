@@ -395,6 +395,7 @@ test_h2_multiplexed(void **state)
     kube_client_stats(c, &st);
     assert_int_equal(st.connects, 1);
     kube_client_free(c);
+    assert_int_equal(ev_run(loop, EVRUN_NOWAIT), 0); /* nothing left on the loop */
     ev_loop_destroy(loop);
 }
 
@@ -412,6 +413,7 @@ test_http11_when_h2_off(void **state)
     assert_int_not_equal(r.err, 0);
     assert_int_not_equal(r.version, 20);
     kube_client_free(c);
+    assert_int_equal(ev_run(loop, EVRUN_NOWAIT), 0); /* nothing left on the loop */
     ev_loop_destroy(loop);
 }
 
@@ -472,6 +474,7 @@ test_h2_watch_and_request(void **state)
     kube_client_stats(c, &st);
     assert_int_equal(st.connects, 1);
     kube_client_free(c);
+    assert_int_equal(ev_run(loop, EVRUN_NOWAIT), 0); /* nothing left on the loop */
     ev_loop_destroy(loop);
 }
 
@@ -531,6 +534,7 @@ test_h2_abort_keeps_connection(void **state)
     kube_client_stats(c, &st);
     assert_int_equal(st.connects, 1);
     kube_client_free(c);
+    assert_int_equal(ev_run(loop, EVRUN_NOWAIT), 0); /* nothing left on the loop */
     ev_loop_destroy(loop);
 }
 
@@ -553,6 +557,7 @@ test_tls_unknown_ca(void **state)
     assert_non_null(strstr(r.message, "certificate"));
     assert_null(strchr(r.message, '\n'));
     kube_client_free(c);
+    assert_int_equal(ev_run(loop, EVRUN_NOWAIT), 0); /* nothing left on the loop */
     ev_loop_destroy(loop);
 }
 
@@ -575,6 +580,7 @@ test_tls_wrong_host(void **state)
         assert_non_null(strstr(r.message, "localhost"));
     }
     kube_client_free(c);
+    assert_int_equal(ev_run(loop, EVRUN_NOWAIT), 0); /* nothing left on the loop */
     ev_loop_destroy(loop);
 }
 
@@ -591,6 +597,7 @@ test_tls_insecure(void **state)
     assert_int_equal(r.err, 0);
     assert_string_equal(r.name, "p3");
     kube_client_free(c);
+    assert_int_equal(ev_run(loop, EVRUN_NOWAIT), 0); /* nothing left on the loop */
     ev_loop_destroy(loop);
 }
 
@@ -619,6 +626,7 @@ test_client_certificate(void **state)
     assert_string_equal(r.name, "p4");
     assert_int_equal(r.version, 20);
     kube_client_free(c);
+    assert_int_equal(ev_run(loop, EVRUN_NOWAIT), 0); /* nothing left on the loop */
     ev_loop_destroy(loop);
 }
 
@@ -678,6 +686,7 @@ test_h2_throughput(void **state)
     print_message("h2: %d GETs, 64 in flight, one connection: %.0f req/s\n", p.total,
                   p.total / secs);
     kube_client_free(p.c);
+    assert_int_equal(ev_run(loop, EVRUN_NOWAIT), 0); /* nothing left on the loop */
     ev_loop_destroy(loop);
 }
 
@@ -724,6 +733,7 @@ test_kubeconfig_end_to_end(void **state)
     assert_int_equal(r.version, 20);
     kube_client_free(c);
     kube_config_fini(&cfg);
+    assert_int_equal(ev_run(loop, EVRUN_NOWAIT), 0); /* nothing left on the loop */
     ev_loop_destroy(loop);
 }
 
