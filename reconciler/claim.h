@@ -10,8 +10,9 @@
  *   1. "claim-adopt": ONE merge patch of the Sandbox carrying its cached
  *      metadata.resourceVersion (compare-and-swap) that moves the controller
  *      ownerReference to the claim and rewrites labels/annotations/pod-name
- *      (claim_build.h). 409/404 => the candidate is released (409) or
- *      dropped (404) and the claim takes the next one in the same pass.
+ *      (claim_build.h). 409 => the candidate is parked in pools/ until a
+ *      fresher version of it arrives; 404 => dropped; either way the claim
+ *      takes the next candidate in the same pass.
  *   2. "claim-status": the claim's status (Ready copied from the Sandbox,
  *      status.sandbox.name, podIPs), a merge patch of /status carrying the
  *      claim's resourceVersion. The Sandbox view used is the object write 1
@@ -49,7 +50,10 @@
  *   controlled  every Sandbox whose controller ownerReference UID is the
  *               claim's UID (the store's owner index);
  *   legacy_np   NetworkPolicy "<claim>-network-policy" or NULL;
- *   outcomes    outcomes of the writes of this claim's previous pass;
+ *   outcomes    outcomes of the writes of this claim's previous pass; on
+ *               success rec_outcome.object MUST be the object the server
+ *               returned (write 2 is built from write 1's answer; without
+ *               it the pass waits for the cache, up to 30 s);
  *   pools       the shard's pool_set, fed with every Sandbox cache event;
  *   now_ms      wall clock.
  * Re-run the pass: on claim events; on events of Sandboxes it controls
