@@ -658,9 +658,30 @@ do_list(sim_rq *rq)
     sim_store *st = sim_store_of(S, rq->res);
     sim_obj **v = NULL;
     size_t n = 0;
-    int rc = st ? sim_store_snapshot(st, rq->res->namespaced && rq->ns[0] ? rq->ns : NULL,
-                                     at_rv == S->rv ? 0 : at_rv, &v, &n)
-                : ERR_NOMEM;
+    const char *lns = rq->res->namespaced && rq->ns[0] ? rq->ns : NULL;
+    int rc;
+    const sim_sel_req *best = NULL;
+    if (st && ls && (at_rv == 0 || at_rv == S->rv)) {
+        /* start from the label index: the EQ/IN requirement with fewest objects */
+        size_t best_n = (size_t)-1;
+        for (size_t i = 0; i < sim_selector_count(ls); i++) {
+            const sim_sel_req *q = sim_selector_req(ls, i);
+            if (q->op != SIM_SEL_EQ && q->op != SIM_SEL_IN) continue;
+            size_t c = 0;
+            for (size_t k = 0; k < q->nvalues; k++)
+                c += sim_store_label_count(st, q->key, q->values[k]);
+            if (c < best_n) {
+                best_n = c;
+                best = q;
+            }
+        }
+    }
+    if (!st)
+        rc = ERR_NOMEM;
+    else if (best)
+        rc = sim_store_select(st, lns, best->key, best->values, best->nvalues, &v, &n);
+    else
+        rc = sim_store_snapshot(st, lns, at_rv == S->rv ? 0 : at_rv, &v, &n);
     if (rc != 0) {
         sim_selector_free(ls);
         sim_fsel_free(fs);

@@ -113,6 +113,8 @@ sim_store_free(sim_store *s)
     sim_map_free(&s->objs);
     sim_map_each(&s->by_ns, free_nsmap, NULL);
     sim_map_free(&s->by_ns);
+    sim_map_each(&s->by_label, free_nsmap, NULL);
+    sim_map_free(&s->by_label);
     for (size_t i = 0; i < s->n; i++)
         event_clear(&s->ring[(s->head + i) % s->cap]);
     free(s->ring);
@@ -149,18 +151,17 @@ ns_of(const char *key, char *ns, size_t len)
     ns[n] = '\0';
 }
 
+/* idx[ikey] is a map of object key -> sim_obj; o NULL removes. */
 static int
-ns_index_put(sim_store *s, const char *key, sim_obj *o)
+index_put(sim_map *idx, const char *ikey, const char *key, sim_obj *o)
 {
-    char ns[256];
-    ns_of(key, ns, sizeof ns);
-    sim_map *m = sim_map_get(&s->by_ns, ns);
+    sim_map *m = sim_map_get(idx, ikey);
     if (!m) {
         if (!o) return 0;
         m = calloc(1, sizeof *m);
         if (!m) return ERR_NOMEM;
-        sim_map_put(&s->by_ns, ns, m);
-        if (sim_map_get(&s->by_ns, ns) != m) {
+        sim_map_put(idx, ikey, m);
+        if (sim_map_get(idx, ikey) != m) {
             free(m);
             return ERR_NOMEM;
         }
@@ -171,11 +172,92 @@ ns_index_put(sim_store *s, const char *key, sim_obj *o)
     } else {
         sim_map_del(m, key);
         if (m->n == 0) {
-            sim_map_del(&s->by_ns, ns);
+            sim_map_del(idx, ikey);
             sim_map_free(m);
             free(m);
         }
     }
+    return 0;
+}
+
+static int
+ns_index_put(sim_store *s, const char *key, sim_obj *o)
+{
+    char ns[256];
+    ns_of(key, ns, sizeof ns);
+    return index_put(&s->by_ns, ns, key, o);
+}
+
+/* Label index: "key=value" -> objects carrying that label. prev's labels
+ * are dropped, o's added (either may be NULL). */
+static void
+label_index_update(sim_store *s, const char *key, sim_obj *prev, sim_obj *o)
+{
+    json_object *pl = NULL, *nl = NULL, *m;
+    if (prev && json_object_object_get_ex(prev->obj, "metadata", &m))
+        json_object_object_get_ex(m, "labels", &pl);
+    if (o && json_object_object_get_ex(o->obj, "metadata", &m))
+        json_object_object_get_ex(m, "labels", &nl);
+    char ik[640];
+    if (pl && json_object_is_type(pl, json_type_object)) {
+        json_object_object_foreach(pl, k, v)
+        {
+            json_object *nv = NULL;
+            if (nl && json_object_object_get_ex(nl, k, &nv) && nv &&
+                !strcmp(json_object_get_string(nv), json_object_get_string(v)))
+                continue; /* unchanged: replaced below */
+            snprintf(ik, sizeof ik, "%s=%s", k, json_object_get_string(v));
+            index_put(&s->by_label, ik, key, NULL);
+        }
+    }
+    if (nl && json_object_is_type(nl, json_type_object)) {
+        json_object_object_foreach(nl, k, v)
+        {
+            snprintf(ik, sizeof ik, "%s=%s", k, json_object_get_string(v));
+            index_put(&s->by_label, ik, key, o);
+        }
+    }
+}
+
+size_t
+sim_store_label_count(const sim_store *s, const char *label_key, const char *value)
+{
+    char ik[640];
+    snprintf(ik, sizeof ik, "%s=%s", label_key, value);
+    const sim_map *m = sim_map_get(&s->by_label, ik);
+    return m ? m->n : 0;
+}
+
+typedef struct {
+    sim_obj **v;
+    size_t n, cap;
+    int oom;
+    const char *ns; /* filter: "<ns>/" prefix, or NULL */
+} objvec;
+
+static int collect(void *ud, const char *key, void *val);
+static int cmp_key(const void *a, const void *b);
+
+int
+sim_store_select(const sim_store *s, const char *ns, const char *label_key,
+                 const char *const *values, size_t nvalues, sim_obj ***out, size_t *n)
+{
+    objvec ov = {.ns = ns};
+    for (size_t i = 0; i < nvalues && !ov.oom; i++) {
+        char ik[640];
+        snprintf(ik, sizeof ik, "%s=%s", label_key, values[i]);
+        const sim_map *m = sim_map_get(&s->by_label, ik);
+        if (m) sim_map_each(m, collect, &ov);
+    }
+    if (ov.oom) {
+        for (size_t i = 0; i < ov.n; i++)
+            sim_obj_unref(ov.v[i]);
+        free(ov.v);
+        return ERR_NOMEM;
+    }
+    if (ov.n > 1) qsort(ov.v, ov.n, sizeof *ov.v, cmp_key);
+    *out = ov.v;
+    *n = ov.n;
     return 0;
 }
 
@@ -216,6 +298,7 @@ sim_store_apply(sim_store *s, int type, sim_obj *o, int64_t mono_ms)
     if (type == SIM_EV_DELETED) {
         sim_map_del(&s->objs, o->key);
         ns_index_put(s, o->key, NULL);
+        label_index_update(s, o->key, prev, NULL);
         /* the map's reference to prev moves into the event */
     } else {
         sim_map_put(&s->objs, o->key, sim_obj_ref(o));
@@ -231,6 +314,7 @@ sim_store_apply(sim_store *s, int type, sim_obj *o, int64_t mono_ms)
             sim_obj_unref(o);
             return NULL;
         }
+        label_index_update(s, o->key, prev, o);
         /* the map's reference to prev moves into the event */
     }
     if (ring_push(s, &e) != 0) {
@@ -281,17 +365,15 @@ sim_store_since(const sim_store *s, uint64_t from_rv, size_t *first)
     return 0;
 }
 
-typedef struct {
-    sim_obj **v;
-    size_t n, cap;
-    int oom;
-} objvec;
-
 static int
 collect(void *ud, const char *key, void *val)
 {
     (void)key;
     objvec *ov = ud;
+    if (ov->ns) {
+        size_t l = strlen(ov->ns);
+        if (strncmp(key, ov->ns, l) != 0 || key[l] != '/') return 0;
+    }
     if (ov->n == ov->cap) {
         size_t cap = ov->cap ? ov->cap * 2 : 64;
         sim_obj **v = realloc(ov->v, cap * sizeof *v);

@@ -48,10 +48,11 @@ typedef struct sim_event {
 struct sim_watch;
 
 typedef struct sim_store {
-    char *key;       /* "<group>/<plural>" */
-    sim_map objs;    /* key -> sim_obj* */
-    sim_map by_ns;   /* namespace -> sim_map* of key -> sim_obj* */
-    sim_event *ring; /* retained events, oldest at head */
+    char *key;        /* "<group>/<plural>" */
+    sim_map objs;     /* key -> sim_obj* */
+    sim_map by_ns;    /* namespace -> sim_map* of key -> sim_obj* */
+    sim_map by_label; /* "labelkey=value" -> sim_map* of key -> sim_obj* */
+    sim_event *ring;  /* retained events, oldest at head */
     size_t head, n, cap;
     uint64_t expired_rv; /* events with rv <= expired_rv are no longer known */
     struct sim_watch *watches;
@@ -78,6 +79,13 @@ size_t sim_store_count(const sim_store *s);
  * ERR_NOMEM. */
 int sim_store_snapshot(const sim_store *s, const char *ns, uint64_t at_rv, sim_obj ***out,
                        size_t *n);
+/* Live objects carrying label label_key with one of values (namespace NULL
+ * = all), sorted by key, as new references (caller unrefs and frees). The label
+ * index lets a selector list start from the objects it can match. */
+int sim_store_select(const sim_store *s, const char *ns, const char *label_key,
+                     const char *const *values, size_t nvalues, sim_obj ***out, size_t *n);
+size_t sim_store_label_count(const sim_store *s, const char *label_key, const char *value);
+
 /* Index (for sim_store_event) of the first retained event with rv > from_rv
  * (== s->n when there is none). ERR_GONE when some are no longer retained. */
 int sim_store_since(const sim_store *s, uint64_t from_rv, size_t *first);
