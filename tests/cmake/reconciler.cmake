@@ -24,3 +24,8 @@ asc_unit_test(test_rec_sandbox_malformed
   ${CMAKE_SOURCE_DIR}/tests/test_rec_sandbox_harness.c
   ${CMAKE_SOURCE_DIR}/tests/test_rec_resources.c
   LIBS asc_reconciler asc_core TIMEOUT 60 LABELS reconciler)
+asc_unit_test(test_rec_sandbox_shard
+  ${CMAKE_SOURCE_DIR}/tests/test_rec_sandbox_shard.c
+  ${CMAKE_SOURCE_DIR}/tests/test_rec_sandbox_harness.c
+  ${CMAKE_SOURCE_DIR}/tests/test_rec_resources.c
+  LIBS asc_reconciler asc_store asc_core ev_lib TIMEOUT 60 LABELS reconciler)
