@@ -344,11 +344,12 @@ on_synced(informer *inf, void *udata)
 }
 
 static double
-sync_once(simctx *c, const char *sdir, long *rss_delta, int *lists)
+sync_once(simctx *c, const char *sdir, long *rss_delta, int *lists, double *cpu)
 {
     store *st;
     char err[256];
     long r0 = rss_kib();
+    double c0 = cpu_s();
     int64_t t0 = time_mono_ns();
     if (store_open(sdir, NULL, &st, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
@@ -361,6 +362,7 @@ sync_once(simctx *c, const char *sdir, long *rss_delta, int *lists)
     while (!c->synced)
         pump(c->loop, 0.001);
     double s = (double)(time_mono_ns() - t0) / 1e9;
+    *cpu = cpu_s() - c0;
     informer_stats is;
     informer_get_stats(inf, &is);
     *lists = (int)is.lists;
@@ -450,11 +452,13 @@ sim_bench(const char *bin, const char *dir, int n)
     snprintf(sdir, sizeof sdir, "%s/simcache", dir);
     long rss;
     int lists;
-    double cold = sync_once(&c, sdir, &rss, &lists);
-    printf("cold start to synced: %.2f s (%d LIST pages), %.0f objects/s; VmRSS +%.1f MiB = %.0f "
-           "bytes/object\n",
-           cold, lists, 3.0 * n / cold, (double)rss / 1024, (double)rss * 1024 / (3.0 * n));
-    double warm = sync_once(&c, sdir, &rss, &lists);
+    double cpu;
+    double cold = sync_once(&c, sdir, &rss, &lists, &cpu);
+    printf("cold start to synced: %.2f s (%d LIST pages), %.0f objects/s; controller side CPU "
+           "%.2f s (%.0f objects/s); VmRSS +%.1f MiB = %.0f bytes/object\n",
+           cold, lists, 3.0 * n / cold, cpu, 3.0 * n / cpu, (double)rss / 1024,
+           (double)rss * 1024 / (3.0 * n));
+    double warm = sync_once(&c, sdir, &rss, &lists, &cpu);
     printf("warm start to synced: %.2f ms (%d LIST pages; store open + identity GET + resume "
            "from the stored RVs)\n",
            warm * 1e3, lists);
