@@ -163,8 +163,7 @@ rec_meta_keys_csv(json_object *map, int (*keep)(const char *key))
             total += strlen(k) + 1;
         }
     }
-    if (n > 1)
-        qsort(keys, n, sizeof *keys, cmp_str);
+    if (n > 1) qsort(keys, n, sizeof *keys, cmp_str);
     char *out = malloc(total);
     if (out != NULL) {
         char *p = out;
