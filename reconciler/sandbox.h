@@ -56,8 +56,11 @@
  *
  * out->requeue_after_ms: < 0 none; 0 = run again as soon as this pass's
  * writes have completed (e.g. PVCs created, pod create waits for them);
- * > 0 = run again after that delay (shutdownTime, 1 ms mark-then-teardown,
- * settle window). out->error != 0 asks for a retry with backoff.
+ * > 0 = run again after that delay (shutdownTime - now exactly, where
+ * upstream floors it at 2 s; 1 ms between expiry mark and teardown; the
+ * settle window). out->error != 0 asks for a retry with backoff. Not
+ * implemented: --sandbox-write-behind-window (upstream default 0) and the
+ * tracing annotation stamp.
  *
  * Returns 0, ERR_INVALID (no sandbox / not an object), ERR_NOMEM. On a
  * non-zero return `out` holds no writes. Thread: any; reentrant. */
