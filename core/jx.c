@@ -8,31 +8,26 @@ json_object *
 jx_child(json_object *obj, const char *key)
 {
     json_object *v = NULL;
-    if (obj == NULL || !json_object_is_type(obj, json_type_object))
-        return NULL;
-    if (!json_object_object_get_ex(obj, key, &v))
-        return NULL;
+    if (obj == NULL || !json_object_is_type(obj, json_type_object)) return NULL;
+    if (!json_object_object_get_ex(obj, key, &v)) return NULL;
     return v;
 }
 
 json_object *
 jx_get(json_object *root, const char *path)
 {
-    if (path == NULL || *path == '\0')
-        return root;
+    if (path == NULL || *path == '\0') return root;
     char key[256];
     json_object *cur = root;
     const char *p = path;
     while (cur != NULL) {
         const char *dot = strchr(p, '.');
         size_t n = dot ? (size_t)(dot - p) : strlen(p);
-        if (n >= sizeof key)
-            return NULL;
+        if (n >= sizeof key) return NULL;
         memcpy(key, p, n);
         key[n] = '\0';
         cur = jx_child(cur, key);
-        if (dot == NULL)
-            return cur;
+        if (dot == NULL) return cur;
         p = dot + 1;
     }
     return NULL;
@@ -42,8 +37,7 @@ const char *
 jx_str(json_object *root, const char *path)
 {
     json_object *v = jx_get(root, path);
-    if (v == NULL || !json_object_is_type(v, json_type_string))
-        return NULL;
+    if (v == NULL || !json_object_is_type(v, json_type_string)) return NULL;
     return json_object_get_string(v);
 }
 
@@ -58,12 +52,9 @@ int64_t
 jx_int(json_object *root, const char *path, int64_t fallback)
 {
     json_object *v = jx_get(root, path);
-    if (v == NULL)
-        return fallback;
-    if (json_object_is_type(v, json_type_int))
-        return json_object_get_int64(v);
-    if (json_object_is_type(v, json_type_double))
-        return (int64_t)json_object_get_double(v);
+    if (v == NULL) return fallback;
+    if (json_object_is_type(v, json_type_int)) return json_object_get_int64(v);
+    if (json_object_is_type(v, json_type_double)) return (int64_t)json_object_get_double(v);
     return fallback;
 }
 
@@ -71,8 +62,7 @@ int
 jx_bool(json_object *root, const char *path, int fallback)
 {
     json_object *v = jx_get(root, path);
-    if (v == NULL || !json_object_is_type(v, json_type_boolean))
-        return fallback;
+    if (v == NULL || !json_object_is_type(v, json_type_boolean)) return fallback;
     return json_object_get_boolean(v) ? 1 : 0;
 }
 
@@ -110,20 +100,17 @@ jx_ensure_obj(json_object *root, const char *path)
     char key[256];
     json_object *cur = root;
     const char *p = path;
-    if (cur == NULL || !json_object_is_type(cur, json_type_object))
-        return NULL;
+    if (cur == NULL || !json_object_is_type(cur, json_type_object)) return NULL;
     while (p && *p) {
         const char *dot = strchr(p, '.');
         size_t n = dot ? (size_t)(dot - p) : strlen(p);
-        if (n >= sizeof key)
-            return NULL;
+        if (n >= sizeof key) return NULL;
         memcpy(key, p, n);
         key[n] = '\0';
         json_object *next = jx_child(cur, key);
         if (next == NULL || !json_object_is_type(next, json_type_object)) {
             next = json_object_new_object();
-            if (next == NULL || json_object_object_add(cur, key, next) != 0)
-                return NULL;
+            if (next == NULL || json_object_object_add(cur, key, next) != 0) return NULL;
         }
         cur = next;
         p = dot ? dot + 1 : NULL;
@@ -167,8 +154,7 @@ jx_parse(const char *buf, size_t len, const char **err)
 {
     json_tokener *tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
     if (tok == NULL) {
-        if (err)
-            *err = "out of memory";
+        if (err) *err = "out of memory";
         return NULL;
     }
     json_object *obj = json_tokener_parse_ex(tok, buf, (int)len);
@@ -183,7 +169,7 @@ jx_parse(const char *buf, size_t len, const char **err)
                 trailing_ok = 0;
         if (!trailing_ok) {
             if (err)
-                *err = jerr == json_tokener_success ? "unexpected trailing data"
+                *err = jerr == json_tokener_success    ? "unexpected trailing data"
                        : jerr == json_tokener_continue ? "unexpected end of JSON input"
                                                        : json_tokener_error_desc(jerr);
             json_object_put(obj);
@@ -198,6 +184,6 @@ jx_parse(const char *buf, size_t len, const char **err)
 const char *
 jx_dump(json_object *obj)
 {
-    return json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
+    return json_object_to_json_string_ext(obj,
+                                          JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }

@@ -33,17 +33,13 @@ log_level(void)
 int
 log_level_parse(const char *s)
 {
-    if (s == NULL || *s == '\0')
-        return -1;
+    if (s == NULL || *s == '\0') return -1;
     for (int i = 0; i < 5; i++)
-        if (strcasecmp(s, level_names[i]) == 0)
-            return i;
-    if (strcasecmp(s, "warn") == 0)
-        return LOG_WARN;
+        if (strcasecmp(s, level_names[i]) == 0) return i;
+    if (strcasecmp(s, "warn") == 0) return LOG_WARN;
     char *end;
     long v = strtol(s, &end, 10);
-    if (*end != '\0' || v < 0 || v > 9)
-        return -1;
+    if (*end != '\0' || v < 0 || v > 9) return -1;
     /* klog: 0 is info; anything above is debug or chattier. */
     return v == 0 ? LOG_INFO : (v < 4 ? LOG_DEBUG : LOG_TRACE);
 }
@@ -61,8 +57,7 @@ sb_put(sbuf *b, const char *s, size_t n)
         while (b->len + n + 1 > cap)
             cap *= 2;
         char *nb = realloc(b->buf, cap);
-        if (nb == NULL)
-            return; /* drop the tail rather than crash */
+        if (nb == NULL) return; /* drop the tail rather than crash */
         b->buf = nb;
         b->cap = cap;
     }
@@ -88,11 +83,21 @@ sb_json_str(sbuf *b, const char *s)
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char esc[8];
         switch (*p) {
-        case '"': sb_put(b, "\\\"", 2); break;
-        case '\\': sb_put(b, "\\\\", 2); break;
-        case '\n': sb_put(b, "\\n", 2); break;
-        case '\r': sb_put(b, "\\r", 2); break;
-        case '\t': sb_put(b, "\\t", 2); break;
+        case '"':
+            sb_put(b, "\\\"", 2);
+            break;
+        case '\\':
+            sb_put(b, "\\\\", 2);
+            break;
+        case '\n':
+            sb_put(b, "\\n", 2);
+            break;
+        case '\r':
+            sb_put(b, "\\r", 2);
+            break;
+        case '\t':
+            sb_put(b, "\\t", 2);
+            break;
         default:
             if (*p < 0x20) {
                 snprintf(esc, sizeof esc, "\\u%04x", *p);
@@ -117,12 +122,10 @@ emit_fields(sbuf *b, const char *fmt, va_list ap)
         const char *key = p;
         while (*p && *p != '=')
             p++;
-        if (*p != '=' || p == key)
-            return;
+        if (*p != '=' || p == key) return;
         size_t klen = (size_t)(p - key);
         p++;
-        if (*p != '%')
-            return;
+        if (*p != '%') return;
         p++;
         char num[64];
         int is_num = 1;
@@ -179,12 +182,9 @@ emit_fields(sbuf *b, const char *fmt, va_list ap)
 void
 log_emit(int level, const char *mod, const char *msg, const char *fields, ...)
 {
-    if (level > log_max)
-        return;
-    if (level < 0)
-        level = 0;
-    if (level > LOG_TRACE)
-        level = LOG_TRACE;
+    if (level > log_max) return;
+    if (level < 0) level = 0;
+    if (level > LOG_TRACE) level = LOG_TRACE;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;

@@ -26,10 +26,9 @@ void log_emit(int level, const char *mod, const char *msg, const char *fields, .
 #define LOG_E(mod, msg, ...) log_emit(LOG_ERROR, mod, msg, " " __VA_ARGS__)
 #define LOG_W(mod, msg, ...) log_emit(LOG_WARN, mod, msg, " " __VA_ARGS__)
 #define LOG_I(mod, msg, ...) log_emit(LOG_INFO, mod, msg, " " __VA_ARGS__)
-#define LOG_D(mod, msg, ...)                                                     \
-    do {                                                                         \
-        if (log_level() >= LOG_DEBUG)                                            \
-            log_emit(LOG_DEBUG, mod, msg, " " __VA_ARGS__);                       \
+#define LOG_D(mod, msg, ...)                                                                       \
+    do {                                                                                           \
+        if (log_level() >= LOG_DEBUG) log_emit(LOG_DEBUG, mod, msg, " " __VA_ARGS__);              \
     } while (0)
 
 #endif

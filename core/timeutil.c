@@ -40,8 +40,7 @@ static int64_t
 floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0)))
-        q--;
+    if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
     return q;
 }
 
@@ -87,27 +86,23 @@ time_fmt_micro(int64_t wall_us, char *out, size_t outlen)
 int
 time_parse_rfc3339(const char *s, int64_t *out_ms)
 {
-    if (s == NULL)
-        return ERR_INVALID;
+    if (s == NULL) return ERR_INVALID;
     int Y, M, D, h, m, sec, used = 0;
     if (sscanf(s, "%4d-%2d-%2d%*[Tt]%2d:%2d:%2d%n", &Y, &M, &D, &h, &m, &sec, &used) != 6 ||
         used < 19)
         return ERR_INVALID;
-    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
-        return ERR_INVALID;
+    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60) return ERR_INVALID;
     const char *p = s + used;
     int64_t ms = 0;
     if (*p == '.') {
         p++;
         int digits = 0;
         while (*p >= '0' && *p <= '9') {
-            if (digits < 3)
-                ms = ms * 10 + (*p - '0');
+            if (digits < 3) ms = ms * 10 + (*p - '0');
             digits++;
             p++;
         }
-        if (digits == 0)
-            return ERR_INVALID;
+        if (digits == 0) return ERR_INVALID;
         for (int i = digits; i < 3; i++)
             ms *= 10;
     }
@@ -116,15 +111,13 @@ time_parse_rfc3339(const char *s, int64_t *out_ms)
         p++;
     } else if (*p == '+' || *p == '-') {
         int oh, om;
-        if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
-            return ERR_INVALID;
+        if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2) return ERR_INVALID;
         off = (int64_t)(oh * 3600 + om * 60) * (*p == '+' ? 1 : -1);
         p += 6;
     } else {
         return ERR_INVALID;
     }
-    if (*p != '\0')
-        return ERR_INVALID;
+    if (*p != '\0') return ERR_INVALID;
     struct tm tm = {0};
     tm.tm_year = Y - 1900;
     tm.tm_mon = M - 1;

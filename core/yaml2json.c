@@ -34,8 +34,7 @@ anchor_add(y2j_anchors *a, const char *name, json_object *node)
     if (a->len == a->cap) {
         size_t cap = a->cap ? a->cap * 2 : 8;
         y2j_anchor *n = realloc(a->items, cap * sizeof *n);
-        if (n == NULL)
-            return -1;
+        if (n == NULL) return -1;
         a->items = n;
         a->cap = cap;
     }
@@ -66,14 +65,12 @@ resolve_plain(const char *s, size_t len)
     if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
         return json_object_new_boolean(0);
     const char *p = s;
-    if (*p == '-' || *p == '+')
-        p++;
+    if (*p == '-' || *p == '+') p++;
     if (*p >= '0' && *p <= '9') {
         char *end;
         errno = 0;
         long long v = strtoll(s, &end, 10);
-        if (*end == '\0' && errno == 0)
-            return json_object_new_int64(v);
+        if (*end == '\0' && errno == 0) return json_object_new_int64(v);
         errno = 0;
         double d = strtod(s, &end);
         if (*end == '\0' && errno == 0 && isfinite(d) && strpbrk(s, ".eE") != NULL &&
@@ -129,8 +126,7 @@ yaml_to_json_docs(const char *buf, size_t len, char *err, size_t errlen)
 
     if (docs == NULL || !yaml_parser_initialize(&parser)) {
         json_object_put(docs);
-        if (err && errlen)
-            snprintf(err, errlen, "out of memory");
+        if (err && errlen) snprintf(err, errlen, "out of memory");
         return NULL;
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
@@ -154,8 +150,7 @@ yaml_to_json_docs(const char *buf, size_t len, char *err, size_t errlen)
             have_root = 0;
             break;
         case YAML_DOCUMENT_END_EVENT:
-            if (have_root)
-                json_object_array_add(docs, doc_root);
+            if (have_root) json_object_array_add(docs, doc_root);
             doc_root = NULL;
             have_root = 0;
             break;
@@ -204,8 +199,7 @@ yaml_to_json_docs(const char *buf, size_t len, char *err, size_t errlen)
             const char *name = (const char *)ev.data.alias.anchor;
             size_t i;
             for (i = anchors.len; i > 0; i--)
-                if (strcmp(anchors.items[i - 1].name, name) == 0)
-                    break;
+                if (strcmp(anchors.items[i - 1].name, name) == 0) break;
             if (i == 0) {
                 set_err(err, errlen, &ev.start_mark, "unknown alias");
                 ok = 0;
@@ -243,8 +237,7 @@ yaml_to_json_docs(const char *buf, size_t len, char *err, size_t errlen)
         free(stack[depth].pending_key);
         free(stack[depth].anchor);
     }
-    if (!ok && have_root)
-        json_object_put(doc_root);
+    if (!ok && have_root) json_object_put(doc_root);
     yaml_parser_delete(&parser);
     anchors_free(&anchors);
     if (!ok) {
@@ -258,8 +251,7 @@ json_object *
 yaml_to_json(const char *buf, size_t len, char *err, size_t errlen)
 {
     json_object *docs = yaml_to_json_docs(buf, len, err, errlen);
-    if (docs == NULL)
-        return NULL;
+    if (docs == NULL) return NULL;
     json_object *first = NULL;
     for (size_t i = 0; i < json_object_array_length(docs); i++) {
         json_object *d = json_object_array_get_idx(docs, i);
@@ -269,7 +261,6 @@ yaml_to_json(const char *buf, size_t len, char *err, size_t errlen)
         }
     }
     json_object_put(docs);
-    if (first == NULL && err && errlen)
-        snprintf(err, errlen, "no YAML document found");
+    if (first == NULL && err && errlen) snprintf(err, errlen, "no YAML document found");
     return first;
 }

@@ -45,8 +45,7 @@ rec_result_fini(rec_result *r)
 
 rec_write *
 rec_result_add_write(rec_result *r, enum rec_op op, const kube_resource *res, const char *ns,
-                     const char *name, const char *subresource, json_object *body,
-                     const char *tag)
+                     const char *name, const char *subresource, json_object *body, const char *tag)
 {
     if (r->n_writes == r->cap_writes) {
         size_t cap = r->cap_writes ? r->cap_writes * 2 : 4;
@@ -78,8 +77,7 @@ rec_result_add_event(rec_result *r, const kube_resource *res, const char *ns, co
     if (r->n_events == r->cap_events) {
         size_t cap = r->cap_events ? r->cap_events * 2 : 2;
         rec_event *n = realloc(r->events, cap * sizeof *n);
-        if (n == NULL)
-            return NULL;
+        if (n == NULL) return NULL;
         r->events = n;
         r->cap_events = cap;
     }
@@ -106,8 +104,7 @@ rec_event_to_json(const rec_event *e, int64_t now_us)
     json_object_object_add(ev, "kind", json_object_new_string("Event"));
     snprintf(gen, sizeof gen, "%s.", e->name ? e->name : "object");
     json_object_object_add(meta, "generateName", json_object_new_string(gen));
-    if (e->ns)
-        json_object_object_add(meta, "namespace", json_object_new_string(e->ns));
+    if (e->ns) json_object_object_add(meta, "namespace", json_object_new_string(e->ns));
     json_object_object_add(ev, "metadata", meta);
     json_object_object_add(ev, "eventTime",
                            json_object_new_string(time_fmt_micro(now_us, t, sizeof t)));
@@ -128,12 +125,9 @@ rec_event_to_json(const rec_event *e, int64_t now_us)
         json_object_object_add(reg, "apiVersion", json_object_new_string(av));
         json_object_object_add(reg, "kind", json_object_new_string(e->regarding_res->kind));
     }
-    if (e->ns)
-        json_object_object_add(reg, "namespace", json_object_new_string(e->ns));
-    if (e->name)
-        json_object_object_add(reg, "name", json_object_new_string(e->name));
-    if (e->uid)
-        json_object_object_add(reg, "uid", json_object_new_string(e->uid));
+    if (e->ns) json_object_object_add(reg, "namespace", json_object_new_string(e->ns));
+    if (e->name) json_object_object_add(reg, "name", json_object_new_string(e->name));
+    if (e->uid) json_object_object_add(reg, "uid", json_object_new_string(e->uid));
     json_object_object_add(ev, "regarding", reg);
     return ev;
 }

@@ -65,7 +65,7 @@ typedef struct rec_result {
 /* Outcome of one write from the previous pass, handed to the next pass. */
 typedef struct rec_outcome {
     const char *tag;
-    int err;             /* 0 or ERR_* */
+    int err; /* 0 or ERR_* */
     long http_status;
     const char *reason;  /* Status.reason or "" */
     const char *message; /* Status.message or transport text, never NULL */

@@ -47,9 +47,9 @@ test_time_roundtrip(void **state)
     assert_int_equal(time_parse_rfc3339("2026-11-23T18:55:00.250+01:00", &ms), 0);
     assert_string_equal(time_fmt_rfc3339(ms, buf, sizeof buf), "2026-11-23T17:55:00Z");
     assert_int_equal(ms % 1000, 250);
-    assert_string_equal(time_fmt_rfc3339nano((int64_t)1700000000 * 1000000000 + 120000000, buf,
-                                             sizeof buf),
-                        "2023-11-14T22:13:20.12Z");
+    assert_string_equal(
+        time_fmt_rfc3339nano((int64_t)1700000000 * 1000000000 + 120000000, buf, sizeof buf),
+        "2023-11-14T22:13:20.12Z");
     assert_string_equal(time_fmt_micro((int64_t)1700000000 * 1000000 + 5, buf, sizeof buf),
                         "2023-11-14T22:13:20.000005Z");
     assert_int_equal(time_parse_rfc3339("2026-13-01T00:00:00Z", &ms), ERR_INVALID);
@@ -113,8 +113,9 @@ test_log_fields(void **state)
           (size_t)7);
     LOG_D("core", "hidden");
     fflush(f);
-    assert_non_null(strstr(buf, "\"level\":\"info\",\"mod\":\"core\",\"msg\":\"hello \\\"x\\\"\","
-                                "\"name\":\"a\\nb\",\"n\":-3,\"big\":18446744073709551615,\"z\":7}\n"));
+    assert_non_null(strstr(buf,
+                           "\"level\":\"info\",\"mod\":\"core\",\"msg\":\"hello \\\"x\\\"\","
+                           "\"name\":\"a\\nb\",\"n\":-3,\"big\":18446744073709551615,\"z\":7}\n"));
     assert_null(strstr(buf, "hidden"));
     fclose(f);
     free(buf);
