@@ -193,7 +193,7 @@ write_stream(const char *path, int n, size_t *bytes, long *events)
     return fclose(f);
 }
 
-static double flush_cpu; /* CPU seconds inside informer_flush (store commits) */
+static double flush_cpu; /* CPU seconds inside informer_flush (the LMDB commits) */
 
 typedef struct replay {
     informer *inf;
@@ -525,8 +525,8 @@ main(int argc, char **argv)
     printf("decode+commit:        %8.0f events/s wall, %8.0f events/s CPU (%.2f s, %llu commits)\n",
            (double)rep_events / rep_s, (double)rep_events / rep_cpu, rep_s,
            (unsigned long long)ist.commits);
-    printf("store commits alone:  %8.0f events/s CPU (%.1f us/event: slim, msgpack, LMDB, "
-           "indexes, and freeing the decoded json)\n",
+    printf("store commits alone:  %8.0f events/s CPU (%.1f us/event: LMDB writes, indexes, "
+           "change records; slimming+msgpack happen at decode time)\n",
            (double)rep_events / flush_cpu, flush_cpu * 1e6 / (double)rep_events);
     store_stats ss;
     store_get_stats(st, &ss);

@@ -1,6 +1,7 @@
 /* batch.c - decoded events wait here until the end of the loop turn.
  *
- * Watch callbacks and LIST pages only queue (a reference to the object, or
+ * Watch callbacks and LIST pages only queue (the object, already slimmed and
+ * encoded, or
  * the key of a delete). An ev_prepare watcher, which libev runs right before
  * the loop sleeps, commits the whole queue in ONE store write txn together
  * with the resourceVersion each reflector has reached (style.md §13), so a
@@ -37,9 +38,11 @@ push(informer *inf, informer__qitem it)
 int
 informer__queue_put(informer *inf, enum store_kind kind, json_object *obj)
 {
-    informer__qitem it = {OP_PUT, (unsigned char)kind, json_object_get(obj), NULL};
-    int rc = push(inf, it);
-    if (rc == ERR_NOMEM) json_object_put(obj);
+    informer__qitem it = {OP_PUT, (unsigned char)kind, NULL, 0};
+    int rc = store_encode(kind, obj, &it.buf, &it.len);
+    if (rc) return rc == ERR_NOMEM ? rc : ERR_INVALID;
+    rc = push(inf, it);
+    if (rc == ERR_NOMEM) free(it.buf);
     return rc == ERR_NOMEM ? rc : 0;
 }
 
@@ -47,23 +50,21 @@ int
 informer__queue_del(informer *inf, enum store_kind kind, const char *ns, const char *name)
 {
     size_t nsl = strlen(ns), nl = strlen(name);
-    informer__qitem it = {OP_DEL, (unsigned char)kind, NULL, malloc(nsl + nl + 2)};
+    informer__qitem it = {OP_DEL, (unsigned char)kind, malloc(nsl + nl + 2), 0};
     int rc;
-    if (!it.key) return ERR_NOMEM;
-    memcpy(it.key, ns, nsl + 1);
-    memcpy(it.key + nsl + 1, name, nl + 1);
+    if (!it.buf) return ERR_NOMEM;
+    memcpy(it.buf, ns, nsl + 1);
+    memcpy(it.buf + nsl + 1, name, nl + 1);
     rc = push(inf, it);
-    if (rc == ERR_NOMEM) free(it.key);
+    if (rc == ERR_NOMEM) free(it.buf);
     return rc == ERR_NOMEM ? rc : 0;
 }
 
 static void
 clear(informer__batch *b)
 {
-    for (size_t i = 0; i < b->n; i++) {
-        json_object_put(b->items[i].obj);
-        free(b->items[i].key);
-    }
+    for (size_t i = 0; i < b->n; i++)
+        free(b->items[i].buf); /* PUT buffers already handed to the store are NULL */
     b->n = 0;
 }
 
@@ -103,14 +104,16 @@ informer_flush(informer *inf)
     for (size_t i = 0; !rc && i < b->n; i++) {
         informer__qitem *it = &b->items[i];
         touched[it->kind] = 1;
-        if (it->op == OP_PUT)
-            rc = store_put(w, it->kind, it->obj);
-        else
-            rc = store_delete(w, it->kind, it->key, it->key + strlen(it->key) + 1);
+        if (it->op == OP_PUT) {
+            rc = store_put_encoded(w, it->kind, it->buf, it->len);
+            it->buf = NULL; /* the store owns it now, whatever happened */
+        } else {
+            rc = store_delete(w, it->kind, it->buf, it->buf + strlen(it->buf) + 1);
+        }
         if (rc == ERR_INVALID) {
             /* Unencodable content: the object is skipped, the batch goes on. */
             inf->stats.bad_events++;
-            LOG_W("informer", "skipping an object the cache cannot encode", "resource=%s",
+            LOG_W("informer", "skipping an object without a usable key", "resource=%s",
                   informer_resource(it->kind)->plural);
             rc = 0;
         }

@@ -238,10 +238,8 @@ static void
 destroy(informer *inf)
 {
     informer__batch *b = &inf->batch;
-    for (size_t i = 0; i < b->n; i++) {
-        json_object_put(b->items[i].obj);
-        free(b->items[i].key);
-    }
+    for (size_t i = 0; i < b->n; i++)
+        free(b->items[i].buf);
     free(b->items);
     for (int k = 0; k < STORE_KIND_COUNT; k++)
         informer__refl_fini(&inf->refl[k]);

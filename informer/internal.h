@@ -65,8 +65,8 @@ enum informer__op { OP_PUT = 1, OP_DEL };
 
 typedef struct informer__qitem {
     unsigned char op, kind;
-    json_object *obj; /* OP_PUT (a reference) */
-    char *key;        /* OP_DEL: ns\0name\0 */
+    char *buf; /* OP_PUT: the slimmed msgpack (store_encode); OP_DEL: ns\0name\0 */
+    size_t len;
 } informer__qitem;
 
 typedef struct informer__batch {
@@ -74,6 +74,9 @@ typedef struct informer__batch {
     size_t n, cap;
 } informer__batch;
 
+/* Encodes at once (the decoded json is released while still hot in cache, and
+ * a queued object costs its ~400-byte encoding, not its json tree).
+ * ERR_INVALID: the object cannot be encoded (logged and counted by the caller). */
 int informer__queue_put(informer *inf, enum store_kind kind, json_object *obj);
 int informer__queue_del(informer *inf, enum store_kind kind, const char *ns, const char *name);
 /* Make sure the prepare watcher will commit (rv-only changes, e.g. bookmarks). */

@@ -137,6 +137,14 @@ usable(informer__reflector *r, json_object *obj, const char *what, const char **
 }
 
 static void
+unencodable(informer__reflector *r, const char *ns, const char *name)
+{
+    r->inf->stats.bad_events++;
+    LOG_W("informer", "skipping an object the cache cannot encode (nested too deeply?)",
+          "resource=%s ns=%s name=%s", r->res->plural, ns, name);
+}
+
+static void
 take_rv(informer__reflector *r, json_object *obj)
 {
     const char *rv = jx_str(obj, "metadata.resourceVersion");
@@ -188,7 +196,13 @@ on_list(const kube_result *res, void *udata)
         json_object *it = json_object_array_get_idx(items, i);
         const char *ns, *name;
         if (!usable(r, it, "list", &ns, &name)) continue;
-        if (informer__keyset_add(&r->seen, ns, name) || informer__queue_put(inf, r->kind, it)) {
+        int rc = informer__queue_put(inf, r->kind, it);
+        if (rc == ERR_INVALID) {
+            /* Not remembered as seen: an older stored copy goes with the sweep. */
+            unencodable(r, ns, name);
+            continue;
+        }
+        if (rc || informer__keyset_add(&r->seen, ns, name)) {
             LOG_E("informer", "out of memory during list", "resource=%s", r->res->plural);
             r->cont[0] = 0;
             informer__keyset_fini(&r->seen);
@@ -343,8 +357,16 @@ informer__refl_event(informer__reflector *r, enum kube_event_type type, json_obj
             take_rv(r, obj); /* the stream did move past it */
             return;
         }
-        if (type == KUBE_DELETED ? informer__queue_del(inf, r->kind, ns, name)
-                                 : informer__queue_put(inf, r->kind, obj)) {
+        int rc = type == KUBE_DELETED ? informer__queue_del(inf, r->kind, ns, name)
+                                      : informer__queue_put(inf, r->kind, obj);
+        if (rc == ERR_INVALID) {
+            /* Cannot be stored: forget any older copy so nothing stale stays. */
+            unencodable(r, ns, name);
+            rc = informer__queue_del(inf, r->kind, ns, name);
+            take_rv(r, obj);
+            if (!rc) return;
+        }
+        if (rc) {
             LOG_E("informer", "out of memory queueing an event: relisting", "resource=%s",
                   r->res->plural);
             r->relist = 1;

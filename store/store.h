@@ -108,6 +108,10 @@ int store_wtxn_begin(store *s, store_wtxn **out);
  * only read. ERR_INVALID (nothing changed, the txn stays usable) for an
  * object without name/namespace or with unencodable content. */
 int store_put(store_wtxn *w, enum store_kind kind, json_object *obj);
+/* Same with an object already slimmed and encoded by store_encode(kind, ...).
+ * Takes ownership of buf (malloc'd) in every case. Lets the informer encode
+ * while the decoded json is still hot and queue 400 bytes instead of a tree. */
+int store_put_encoded(store_wtxn *w, enum store_kind kind, char *buf, size_t len);
 /* Remove; absent is not an error (no change is emitted). */
 int store_delete(store_wtxn *w, enum store_kind kind, const char *ns, const char *name);
 /* Record the resourceVersion the batch ends at (rv NULL or "" removes it). */

@@ -326,6 +326,16 @@ store_put(store_wtxn *w, enum store_kind kind, json_object *obj)
 }
 
 int
+store_put_encoded(store_wtxn *w, enum store_kind kind, char *buf, size_t len)
+{
+    if ((unsigned)kind >= STORE_KIND_COUNT || !buf) {
+        free(buf);
+        return ERR_INVALID;
+    }
+    return do_op(w, OP_PUT, kind, buf, len);
+}
+
+int
 store_delete(store_wtxn *w, enum store_kind kind, const char *ns, const char *name)
 {
     size_t nsl, nl;

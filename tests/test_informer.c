@@ -813,6 +813,45 @@ test_bad_events(void **state)
     assert_int_equal(st.events, 1);
 }
 
+/* An object the cache cannot encode (nested deeper than msgpack-c reads back)
+ * is skipped, and an older stored copy of it removed: nothing stale stays. */
+static void
+test_unencodable(void **state)
+{
+    env *e = *state;
+    informer_stats st;
+    store_rtxn *r;
+    json_object *got = NULL;
+    populate(e->f, 3, 0);
+    start(e, 1u << STORE_POD, 0);
+    run_until(e, all_synced, "sync");
+    fwatch *w = NULL;
+    for (int i = 0; i < e->f->nw; i++)
+        if (e->f->w[i]->active) w = e->f->w[i];
+    assert_non_null(w);
+    static const char doc[] = "{\"metadata\":{\"namespace\":\"ns-a\",\"name\":\"pod-1\","
+                              "\"resourceVersion\":\"5000\"}}";
+    json_object *o = jx_parse(doc, strlen(doc), NULL);
+    assert_non_null(o);
+    json_object *cur = json_object_new_int(1);
+    for (int i = 0; i < 40; i++) {
+        json_object *a = json_object_new_array();
+        json_object_array_add(a, cur);
+        cur = a;
+    }
+    json_object_object_add(o, "spec", cur);
+    w->on_event(KUBE_MODIFIED, o, w->udata);
+    json_object_put(o);
+    spin(e, 3);
+    CHECK(store_rtxn_begin(e->st, &r));
+    assert_int_equal(store_get(r, STORE_POD, "ns-a", "pod-1", &got), ERR_NOTFOUND);
+    CHECK(store_get(r, STORE_POD, "ns-a", "pod-2", &got));
+    json_object_put(got);
+    store_rtxn_end(r);
+    informer_get_stats(e->inf, &st);
+    assert_int_equal(st.bad_events, 1);
+}
+
 /* Failing LISTs back off and retry until they succeed. */
 static void
 test_list_backoff(void **state)
@@ -936,6 +975,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_restart_after_compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unencodable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_backoff, setup, teardown),
         cmocka_unit_test_setup_teardown(test_label_selectors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relist_feed, setup, teardown),
