@@ -143,9 +143,3 @@ informer_flush(informer *inf)
     inf->stats.commits++;
     return 0;
 }
-
-void
-informer__kick(informer *inf)
-{
-    (void)inf; /* the prepare watcher runs every loop turn */
-}

@@ -19,6 +19,14 @@
  *
  * Threads: everything here runs on the I/O thread (the loop given to
  * informer_new), like the kube client it uses.
+ *
+ * Shutdown order: informer_stop (or informer_free) BEFORE kube_client_free,
+ * so cancelled requests do not schedule retries on a freed client; the store
+ * is closed last. informer_free may come before or after kube_client_free.
+ *
+ * Stored resourceVersions (store_get_rv) are "<rv>", or "L|<rv>" when the
+ * resource was label-selected (--cache-label-selectors): a restart with the
+ * other setting relists instead of resuming a watch over another set.
  * Returns: 0 or a negative ERR_* (core/err.h).
  */
 #ifndef ASC_INFORMER_H

@@ -79,8 +79,6 @@ typedef struct informer__batch {
  * ERR_INVALID: the object cannot be encoded (logged and counted by the caller). */
 int informer__queue_put(informer *inf, enum store_kind kind, json_object *obj);
 int informer__queue_del(informer *inf, enum store_kind kind, const char *ns, const char *name);
-/* Make sure the prepare watcher will commit (rv-only changes, e.g. bookmarks). */
-void informer__kick(informer *inf);
 
 /* ---- the informer ------------------------------------------------------ */
 
