@@ -81,17 +81,20 @@ pack_map_filtered(msgpack_packer *pk, json_object *o, const char *const *keep, c
                   int depth)
 {
     size_t n = 0;
-    json_object_object_foreach(o, k0, v0)
-    {
-        (void)v0;
-        if (drop && strcmp(k0, drop) == 0) continue;
-        if (keep) {
+    if (!keep) {
+        /* The common case (every nested object): count without a pass. */
+        n = (size_t)json_object_object_length(o);
+        if (drop && json_object_object_get_ex(o, drop, NULL)) n--;
+    } else {
+        json_object_object_foreach(o, k0, v0)
+        {
+            (void)v0;
             size_t i;
+            if (drop && strcmp(k0, drop) == 0) continue;
             for (i = 0; keep[i] && strcmp(keep[i], k0) != 0; i++)
                 ;
-            if (!keep[i]) continue;
+            if (keep[i]) n++;
         }
-        n++;
     }
     if (msgpack_pack_map(pk, n)) return ERR_NOMEM;
     json_object_object_foreach(o, k, v)
