@@ -12,10 +12,12 @@ set(ASC_SIM_SOURCES
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_http.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_map.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_meta.c
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_openapi.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_res.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_server.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_status.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_store.c
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_table.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_tls.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_watch.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_write.c)

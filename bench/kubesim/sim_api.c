@@ -384,6 +384,12 @@ do_get(sim_rq *rq)
         sim_reply_json(rq, 200, sim_scale_of(rq->res, o->obj), NULL);
         return;
     }
+    if (!rq->sub[0] && sim_table_wanted(rq->r->accept)) {
+        char rvs[32];
+        snprintf(rvs, sizeof rvs, "%llu", (unsigned long long)o->rv);
+        sim_reply_json(rq, 200, sim_table_build(rq->S, rq->res, &o, 1, rvs, NULL, 0), NULL);
+        return;
+    }
     sim_reply_obj(rq, 200, o, NULL);
 }
 
@@ -727,6 +733,31 @@ do_list(sim_rq *rq)
     sim_buf body = {0};
     sim_buf ctok = {0};
     if (remaining && last_key) make_continue(list_rv, last_key, &ctok);
+    if (sim_table_wanted(rq->r->accept)) {
+        /* kubectl get: the same page as rows of a Table */
+        sim_obj **rows = n ? malloc(n * sizeof *rows) : NULL;
+        size_t nr = 0;
+        for (size_t i = 0; rows && i < n && (limit <= 0 || nr < (size_t)limit); i++) {
+            if (start && strcmp(v[i]->key, start) <= 0) continue;
+            if (!obj_matches(v[i], rq->ns, ls, fs)) continue;
+            rows[nr++] = v[i];
+        }
+        char rvs[32];
+        snprintf(rvs, sizeof rvs, "%llu", (unsigned long long)list_rv);
+        json_object *t = sim_table_build(S, rq->res, rows, nr, rvs, ctok.data,
+                                         ls || fs ? 0 : (int64_t)remaining);
+        free(rows);
+        for (size_t i = 0; i < n; i++)
+            sim_obj_unref(v[i]);
+        free(v);
+        free(start);
+        sim_selector_free(ls);
+        sim_fsel_free(fs);
+        sim_buf_free(&items);
+        sim_buf_free(&ctok);
+        sim_reply_json(rq, 200, t, NULL);
+        return;
+    }
     if (core) {
         sim_buf_printf(&body,
                        "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":"
@@ -912,7 +943,7 @@ sim_api_handle(void *ud, sim_conn *c, sim_req *r)
         route_resource(&rq, seg, n, 0);
     } else {
         rq.verb = r->method;
-        if (!sim_discovery_handle(&rq)) reply_404_text(&rq);
+        if (!sim_discovery_handle(&rq) && !sim_openapi_handle(&rq)) reply_404_text(&rq);
     }
     free(path);
     json_object_put(rq.q);

@@ -120,13 +120,17 @@ sim_res_builtin(sim_res_table *t)
         if (!r) return ERR_NOMEM;
         free(r->short_names);
         r->short_names = strdup(b->shorts);
+        if (b->hook == SIM_HOOK_POD || b->hook == SIM_HOOK_SERVICE) {
+            free(r->categories); /* `kubectl get all` */
+            r->categories = strdup("all");
+        }
         if (b->hook == SIM_HOOK_EVENT_V1) {
             /* one storage with core/v1 events, as the real server */
             free(r->store_key);
             r->store_key = strdup("/events");
             r->storage_version = 0;
         }
-        if (!r->short_names || !r->store_key) {
+        if (!r->short_names || !r->store_key || !r->categories) {
             sim_res_free(r);
             return ERR_NOMEM;
         }

@@ -437,6 +437,7 @@ free_state(sim_state *S)
     if (S->ssl) SSL_CTX_free(S->ssl);
     if (S->tmp_kubeconfig) unlink(S->kubeconfig);
     free(S->faults);
+    sim_buf_free(&S->wline);
     free(S->log);
     free(S);
 }

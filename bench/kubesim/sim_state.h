@@ -72,6 +72,11 @@ struct sim_server {
     struct sim_ctl_item *ctl_q; /* controller work queued by events */
     size_t ctl_n, ctl_cap;
     sim_map owner_refs; /* owner uid -> number of dependents naming it (as intptr) */
+    sim_buf wline;      /* the current event's line, shared by its watchers */
+    const sim_obj *wline_obj;
+    const char *wline_type;
+    const sim_res *wline_res;
+    int wline_on;
     unsigned pod_ip_seq;
     unsigned node_rr;
     sim_map kubelet_timers; /* pod key -> struct kubelet timer */
@@ -175,5 +180,11 @@ int sim_crd_serve(sim_state *S, json_object *crd, char *err, size_t errlen);
 void sim_crd_unserve(sim_state *S, const char *crd_name);
 
 int sim_discovery_handle(sim_rq *rq); /* 1 if it answered */
+int sim_openapi_handle(sim_rq *rq);
+/* Server-side printing (sim_table.c). */
+int sim_table_wanted(const char *accept);
+json_object *sim_table_build(sim_state *S, const sim_res *r, sim_obj *const *objs, size_t n,
+                             const char *rv, const char *cont,
+                             int64_t remaining); /* /openapi/v3...; 1 if it answered */
 
 #endif

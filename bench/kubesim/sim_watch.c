@@ -94,20 +94,54 @@ matches(sim_watch *w, const sim_obj *o)
 static int
 send_line(sim_watch *w, const char *type, const sim_obj *o, const char *override_json)
 {
-    sim_buf b = {0};
-    sim_buf_printf(&b, "{\"type\":\"%s\",\"object\":", type);
-    if (override_json)
-        sim_buf_puts(&b, override_json);
-    else
-        sim_obj_text(w->S, w->res, o, 1, &b);
-    sim_buf_puts(&b, "}\n");
-    if (b.oom) {
-        sim_buf_free(&b);
+    sim_state *S = w->S;
+    sim_buf own = {0}, *b = &own;
+    if (w->table) {
+        /* kubectl get --watch: each event carries a one-row Table */
+        sim_obj *tmp = NULL;
+        if (override_json) {
+            const char *e = NULL;
+            json_object *j = jx_parse(override_json, strlen(override_json), &e);
+            tmp = j ? sim_obj_new(j, 0, o->key) : NULL;
+        }
+        char rvs[32];
+        snprintf(rvs, sizeof rvs, "%llu", (unsigned long long)o->rv);
+        sim_obj *row = tmp ? tmp : (sim_obj *)o;
+        json_object *t = sim_table_build(S, w->res, &row, 1, rvs, NULL, 0);
+        sim_buf_printf(b, "{\"type\":\"%s\",\"object\":%s}\n", type,
+                       json_object_to_json_string_ext(t, JSON_C_TO_STRING_PLAIN |
+                                                             JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(t);
+        sim_obj_unref(tmp);
+    } else if (!override_json && S->wline_on) {
+        /* one encoding of the event for every watcher it goes to */
+        if (S->wline_obj != o || S->wline_type != type || S->wline_res != w->res) {
+            S->wline.len = 0;
+            S->wline.oom = 0;
+            sim_buf_printf(&S->wline, "{\"type\":\"%s\",\"object\":", type);
+            sim_obj_text(S, w->res, o, 1, &S->wline);
+            sim_buf_puts(&S->wline, "}\n");
+            S->wline_obj = o;
+            S->wline_type = type;
+            S->wline_res = w->res;
+        }
+        b = &S->wline;
+    } else {
+        sim_buf_printf(b, "{\"type\":\"%s\",\"object\":", type);
+        if (override_json)
+            sim_buf_puts(b, override_json);
+        else
+            sim_obj_text(S, w->res, o, 1, b);
+        sim_buf_puts(b, "}\n");
+    }
+    if (b->oom) {
+        if (b == &S->wline) S->wline_obj = NULL;
+        sim_buf_free(&own);
         watch_abort(w);
         return -1;
     }
-    sim_conn_stream_write(w->c, b.data, b.len);
-    sim_buf_free(&b);
+    sim_conn_stream_write(w->c, b->data, b->len);
+    sim_buf_free(&own);
     w->res->watch_events++;
     if (sim_conn_pending(w->c) > SIM_WATCH_MAX_BUFFER) {
         watch_abort(w);
@@ -157,13 +191,16 @@ deliver(sim_watch *w, const sim_event *e)
 void
 sim_watch_dispatch(sim_state *S, sim_store *st, const sim_event *e)
 {
-    (void)S;
     sim_watch *w = st->watches;
+    S->wline_on = 1;
+    S->wline_obj = NULL;
     while (w) {
         sim_watch *next = w->snext; /* w may be dropped */
         deliver(w, e);
         w = next;
     }
+    S->wline_on = 0;
+    S->wline_obj = NULL;
 }
 
 static void
@@ -283,6 +320,7 @@ sim_watch_start(sim_rq *rq, uint64_t from_rv, int has_rv, int send_initial, void
     if (res->namespaced && rq->ns[0]) snprintf(w->ns, sizeof w->ns, "%s", rq->ns);
     w->ls = label_sel;
     w->fs = field_sel;
+    w->table = sim_table_wanted(rq->r->accept);
     w->next = S->watches;
     if (S->watches) S->watches->prev = w;
     S->watches = w;

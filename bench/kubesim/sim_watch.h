@@ -20,6 +20,7 @@ typedef struct sim_watch {
     sim_fsel *fs;
     uint64_t last_rv; /* events at or below this were already covered */
     uint64_t from_rv; /* the client's resourceVersion (0 if none) */
+    int table;        /* events as one-row Tables (kubectl get --watch) */
     ev_timer timeout, bookmark;
     struct sim_watch *next, *prev;   /* all watches */
     struct sim_watch *snext, *sprev; /* the store's watches */
