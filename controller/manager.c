@@ -372,6 +372,19 @@ ctl_manager_stop(ctl_manager *m)
                   "them)",
                   "tickets=%zu", st.in_io);
     }
+    if (m->shards) {
+        rec_shard_stats ss;
+        ctl_dispatch_stats ds;
+        rec_shards_stats(m->shards, &ss);
+        ctl_dispatch_stats_get(m->disp, &ds);
+        LOG_I("manager", "stopped",
+              "passes=%llu failed_passes=%llu tickets=%llu writes=%llu failed_writes=%llu "
+              "events=%llu failed_events=%llu",
+              (unsigned long long)ss.passes, (unsigned long long)ss.failures,
+              (unsigned long long)ss.tickets, (unsigned long long)ds.writes,
+              (unsigned long long)ds.write_failures, (unsigned long long)ds.events,
+              (unsigned long long)ds.event_failures);
+    }
     ctl_dispatch_detach(m->disp);
     m->disp = NULL;
 }

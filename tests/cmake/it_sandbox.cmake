@@ -7,3 +7,6 @@ foreach(t test_it_sandbox test_it_sandbox_faults test_it_sandbox_scale)
                 LABELS integration)
   add_dependencies(${t} agent-sandbox-controller kubesim)
 endforeach()
+# controller/routes.c as a table (no process).
+asc_unit_test(test_it_sandbox_routes ${CMAKE_SOURCE_DIR}/tests/test_it_sandbox_routes.c
+              LIBS asc_controller TIMEOUT 30)
