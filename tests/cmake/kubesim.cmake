@@ -10,3 +10,7 @@ if(TARGET asc_harness)
 endif()
 asc_unit_test(test_kubesim_api ${CMAKE_SOURCE_DIR}/tests/test_kubesim_api.c
   LIBS asc_sim asc_core PkgConfig::CURL PkgConfig::OPENSSL TIMEOUT 90)
+if(TARGET asc_harness)
+  asc_unit_test(test_kubesim_kubectl ${CMAKE_SOURCE_DIR}/tests/test_kubesim_kubectl.c
+    LIBS asc_harness asc_core TIMEOUT 90)
+endif()
