@@ -90,6 +90,12 @@ on_timer(struct ev_loop *loop, ev_timer *t, int revents)
     (void)loop;
     (void)revents;
     if (r->inf->stopped) return;
+    if (r->watch) {
+        /* A stream abandoned from inside its own callback is stopped here. */
+        void *w = r->watch;
+        r->watch = NULL;
+        r->inf->t.watch_stop(r->inf->t.ctx, w);
+    }
     if (r->relist)
         list_page(r);
     else
@@ -367,9 +373,12 @@ informer__refl_event(informer__reflector *r, enum kube_event_type type, json_obj
             if (!rc) return;
         }
         if (rc) {
+            /* The event is lost: ignore the rest of this stream (its rv must
+             * not be recorded past the gap) and relist at once. */
             LOG_E("informer", "out of memory queueing an event: relisting", "resource=%s",
                   r->res->plural);
             r->relist = 1;
+            schedule(r, 0);
             return;
         }
         inf->stats.events++;
@@ -414,6 +423,7 @@ on_watch_end(int err, long http_status, const char *message, void *udata)
         if (r->state == REFL_WATCHING) r->state = REFL_IDLE;
         return;
     }
+    if (r->state != REFL_WATCHING) return; /* a timer already owns the next step */
     if (gone) {
         inf->stats.gone++;
         LOG_I("informer", "watch expired (410 Gone): relisting", "resource=%s rv=%s",
