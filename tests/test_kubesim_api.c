@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench/kubesim/sim_server.h"
@@ -219,6 +220,125 @@ test_faults(void **state)
     assert_int_equal(r.code, 200);
     rfree(&r);
     r = req(u, "POST", "/kubesim/faults", "application/json", "not json", NULL, NULL);
+    assert_int_equal(r.code, 400);
+    rfree(&r);
+    sim_stop(s);
+}
+
+static double
+mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The outcome pattern of 40 GETs under a 50% fault seeded with seed. */
+static void
+percent_pattern(const char *u, int seed, char *pat)
+{
+    char spec[256];
+    snprintf(spec, sizeof spec,
+             "{\"verb\":\"GET\",\"resource\":\"configmaps\",\"code\":503,\"percent\":50,"
+             "\"seed\":%d}",
+             seed);
+    resp r = req(u, "POST", "/kubesim/faults", "application/json", spec, NULL, NULL);
+    assert_int_equal(r.code, 200);
+    rfree(&r);
+    for (int i = 0; i < 40; i++) {
+        r = req(u, "GET", CMS "/f", NULL, NULL, NULL, NULL);
+        assert_true(r.code == 200 || r.code == 503);
+        pat[i] = r.code == 200 ? '.' : 'x';
+        rfree(&r);
+    }
+    pat[40] = '\0';
+    r = req(u, "DELETE", "/kubesim/faults", NULL, NULL, NULL, NULL);
+    rfree(&r);
+}
+
+/* Part 2 faults: a seeded share of requests, latency, resets, a stalled
+ * watch, watches closed periodically; all gone once cleared. */
+static void
+test_faults_part2(void **state)
+{
+    (void)state;
+    sim_config cfg;
+    sim_config_defaults(&cfg);
+    const char *start_fault = "{\"verb\":\"DELETE\",\"resource\":\"configmaps\",\"code\":500}";
+    cfg.faults[cfg.nfaults++] = start_fault; /* as --fault at start */
+    sim_server *s = start(&cfg);
+    const char *u = sim_url(s);
+    resp r = req(u, "POST", CMS, "application/json", CM_BODY("f"), NULL, NULL);
+    assert_int_equal(r.code, 201);
+    rfree(&r);
+    r = req(u, "DELETE", CMS "/f", NULL, NULL, NULL, NULL);
+    assert_int_equal(r.code, 500);
+    rfree(&r);
+    r = req(u, "DELETE", "/kubesim/faults", NULL, NULL, NULL, NULL);
+    rfree(&r);
+    char p1[41], p2[41], p3[41];
+    percent_pattern(u, 7, p1);
+    percent_pattern(u, 7, p2);
+    percent_pattern(u, 8, p3);
+    assert_string_equal(p1, p2); /* same seed, same run */
+    assert_string_not_equal(p1, p3);
+    int hits = 0;
+    for (int i = 0; i < 40; i++)
+        hits += p1[i] == 'x';
+    assert_true(hits >= 8 && hits <= 32);
+    /* latency */
+    r = req(u, "POST", "/kubesim/faults", "application/json",
+            "{\"verb\":\"GET\",\"resource\":\"configmaps\",\"latencyMs\":300,\"jitterMs\":50}",
+            NULL, NULL);
+    rfree(&r);
+    double t0 = mono_s();
+    r = req(u, "GET", CMS "/f", NULL, NULL, NULL, NULL);
+    double dt = mono_s() - t0;
+    assert_int_equal(r.code, 200);
+    assert_true(dt >= 0.3 && dt < 2.0);
+    rfree(&r);
+    t0 = mono_s();
+    r = req(u, "GET", "/api/v1/namespaces/default", NULL, NULL, NULL, NULL); /* not matching */
+    assert_true(mono_s() - t0 < 0.25);
+    rfree(&r);
+    r = req(u, "DELETE", "/kubesim/faults", NULL, NULL, NULL, NULL);
+    rfree(&r);
+    /* connection resets */
+    r = req(u, "POST", "/kubesim/faults", "application/json",
+            "{\"verb\":\"PATCH\",\"resetPercent\":100}", NULL, NULL);
+    rfree(&r);
+    r = req(u, "PATCH", CMS "/f", "application/merge-patch+json", "{}", NULL, NULL);
+    assert_int_equal(r.code, 0);
+    rfree(&r);
+    r = req(u, "DELETE", "/kubesim/faults", NULL, NULL, NULL, NULL);
+    rfree(&r);
+    /* a stalled watch: silent for a second, then the events */
+    r = req(u, "POST", "/kubesim/faults", "application/json",
+            "{\"verb\":\"WATCH\",\"resource\":\"configmaps\",\"watchStallSeconds\":1}", NULL, NULL);
+    rfree(&r);
+    t0 = mono_s();
+    r = req(u, "GET", CMS "?watch=true&timeoutSeconds=2", NULL, NULL, NULL, NULL);
+    assert_int_equal(r.code, 200);
+    assert_non_null(strstr(r.body, "\"ADDED\"")); /* the synthetic ADDED, late */
+    rfree(&r);
+    /* every watch closed every second */
+    r = req(u, "POST", "/kubesim/faults", "application/json", "{\"watchCloseEverySeconds\":1}",
+            NULL, NULL);
+    rfree(&r);
+    t0 = mono_s();
+    r = req(u, "GET", CMS "?watch=true&timeoutSeconds=30&resourceVersion=0", NULL, NULL, NULL,
+            NULL);
+    dt = mono_s() - t0;
+    assert_int_equal(r.code, 200);
+    assert_true(dt < 5.0);
+    rfree(&r);
+    r = req(u, "DELETE", "/kubesim/faults", NULL, NULL, NULL, NULL);
+    rfree(&r);
+    t0 = mono_s();
+    r = req(u, "GET", CMS "?watch=true&timeoutSeconds=2&resourceVersion=0", NULL, NULL, NULL, NULL);
+    assert_true(mono_s() - t0 >= 1.9); /* recovered: the watch runs to its timeout */
+    rfree(&r);
+    r = req(u, "POST", "/kubesim/faults", "application/json", "{\"percent\":150}", NULL, NULL);
     assert_int_equal(r.code, 400);
     rfree(&r);
     sim_stop(s);
@@ -528,9 +648,10 @@ main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tls_kubeconfig),          cmocka_unit_test(test_faults),
-        cmocka_unit_test(test_request_log_and_metrics), cmocka_unit_test(test_runtime_crd),
-        cmocka_unit_test(test_resource_versions),       cmocka_unit_test(test_malformed_input),
+        cmocka_unit_test(test_tls_kubeconfig),  cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_faults_part2),    cmocka_unit_test(test_request_log_and_metrics),
+        cmocka_unit_test(test_runtime_crd),     cmocka_unit_test(test_resource_versions),
+        cmocka_unit_test(test_malformed_input),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

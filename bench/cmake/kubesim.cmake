@@ -9,6 +9,7 @@ set(ASC_SIM_SOURCES
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_crd.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_ctl.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_discovery.c
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_fault.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_http.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_map.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_meta.c

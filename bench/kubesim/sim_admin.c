@@ -36,74 +36,11 @@ sim_metrics_inc(sim_state *S, const char *series)
     (*c)++;
 }
 
-int
-sim_fault_match(sim_rq *rq)
-{
-    sim_state *S = rq->S;
-    for (size_t i = 0; i < S->nfaults; i++) {
-        sim_fault *f = &S->faults[i];
-        if (f->count == 0) continue;
-        if (f->verb[0] && strcasecmp(f->verb, rq->r->method) != 0 &&
-            strcasecmp(f->verb, rq->verb ? rq->verb : "") != 0)
-            continue;
-        if (f->resource[0] && (!rq->res || strcmp(f->resource, rq->res->plural) != 0)) continue;
-        if (strcmp(f->subresource, rq->sub) != 0) continue;
-        if (f->count > 0) f->count--;
-        const char *reason = f->code == 500   ? "InternalError"
-                             : f->code == 429 ? "TooManyRequests"
-                             : f->code == 409 ? "Conflict"
-                             : f->code == 503 ? "ServiceUnavailable"
-                             : f->code == 504 ? "Timeout"
-                             : f->code == 404 ? "NotFound"
-                             : f->code == 403 ? "Forbidden"
-                                              : "InternalError";
-        json_object *st = sim_status(f->code, reason, "injected fault (kubesim)", NULL);
-        sim_reply_json(rq, f->code, st, f->code == 429 ? "Retry-After: 1\r\n" : NULL);
-        return 1;
-    }
-    return 0;
-}
-
 static void
 reply_ok(sim_rq *rq, const char *json)
 {
     sim_record(rq, 200);
     sim_conn_reply(rq->c, 200, "application/json", NULL, json, strlen(json));
-}
-
-static void
-faults_post(sim_rq *rq)
-{
-    sim_state *S = rq->S;
-    const char *err = NULL;
-    json_object *b = jx_parse(rq->r->body, rq->r->body_len, &err);
-    if (!b || !json_object_is_type(b, json_type_object)) {
-        json_object_put(b);
-        sim_reply_json(rq, 400, sim_status_bad_request("fault: a JSON object is required"), NULL);
-        return;
-    }
-    int code = (int)jx_int(b, "code", 500);
-    if (code < 100 || code > 599) {
-        json_object_put(b);
-        sim_reply_json(rq, 400, sim_status_bad_request("fault: code must be an HTTP status"), NULL);
-        return;
-    }
-    sim_fault *nf = realloc(S->faults, (S->nfaults + 1) * sizeof *nf);
-    if (!nf) {
-        json_object_put(b);
-        sim_reply_json(rq, 500, sim_status(500, NULL, "out of memory", NULL), NULL);
-        return;
-    }
-    S->faults = nf;
-    sim_fault *f = &S->faults[S->nfaults++];
-    memset(f, 0, sizeof *f);
-    snprintf(f->verb, sizeof f->verb, "%s", jx_str_or(b, "verb", ""));
-    snprintf(f->resource, sizeof f->resource, "%s", jx_str_or(b, "resource", ""));
-    snprintf(f->subresource, sizeof f->subresource, "%s", jx_str_or(b, "subresource", ""));
-    f->code = code;
-    f->count = (long)jx_int(b, "count", -1);
-    json_object_put(b);
-    reply_ok(rq, "{\"ok\":true}");
 }
 
 static void
@@ -263,13 +200,11 @@ sim_admin_handle(sim_rq *rq)
     }
     if (!strcmp(p, "/kubesim/faults")) {
         if (!strcmp(m, "POST")) {
-            faults_post(rq);
+            sim_fault_post(rq);
             return 1;
         }
         if (!strcmp(m, "DELETE")) {
-            free(S->faults);
-            S->faults = NULL;
-            S->nfaults = 0;
+            sim_fault_clear(S);
             reply_ok(rq, "{\"ok\":true}");
             return 1;
         }

@@ -461,6 +461,7 @@ conn_parse(sim_conn *c)
     c->req.body_len = body.len;
     c->req.body = sim_buf_take(&body, NULL);
     c->req.seq = ++c->srv->seq;
+    c->req.deferred = 0;
     if (http10 || !strcasecmp(conn_hdr, "close")) c->close_after = 1;
     free(h);
     c->in.off += consumed;

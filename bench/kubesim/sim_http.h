@@ -37,6 +37,7 @@ typedef struct sim_req {
     char *body;         /* NUL-terminated */
     size_t body_len;
     uint64_t seq; /* request number on the server */
+    int deferred; /* set by the handler's owner when it re-dispatches the request */
 } sim_req;
 
 typedef void (*sim_http_handler)(void *ud, sim_conn *c, sim_req *r);

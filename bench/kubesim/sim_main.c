@@ -13,7 +13,8 @@ usage(FILE *f)
 {
     fputs("usage: kubesim --port N [--tls | --tls-cert F --tls-key F] [--kubeconfig-out FILE]\n"
           "               [--crds DIR] [--pod-ready-delay-ms N] [--pod-stop-delay-ms N]\n"
-          "               [--nodes K] [--no-kubelet] [--watch-window N] [--bookmark-interval S]\n",
+          "               [--nodes K] [--no-kubelet] [--watch-window N] [--bookmark-interval S]\n"
+          "               [--fault JSON]... [--fault-seed N]\n",
           f);
 }
 

@@ -78,7 +78,23 @@ sim_config_parse(sim_config *c, int argc, char **argv, char *err, size_t errlen)
             sv = &c->kubeconfig_out;
         else if (!strcmp(a, "--crds"))
             sv = &c->crds_dir;
-        else {
+        else if (!strcmp(a, "--fault")) {
+            if (!v || c->nfaults >= 16) {
+                snprintf(err, errlen, "--fault needs a JSON value (at most 16)");
+                return -1;
+            }
+            c->faults[c->nfaults++] = v;
+            i++;
+            continue;
+        } else if (!strcmp(a, "--fault-seed")) {
+            char *end;
+            if (!v || (c->fault_seed = strtoull(v, &end, 10), *end)) {
+                snprintf(err, errlen, "--fault-seed needs a number");
+                return -1;
+            }
+            i++;
+            continue;
+        } else {
             snprintf(err, errlen, "unknown flag %s", a);
             return -1;
         }
@@ -310,6 +326,17 @@ sim_start(const sim_config *cfg, char *err, size_t errlen)
     ev_async_start(S->loop, &S->stop_async);
     ev_timer_init(&S->ctl_timer, ctl_cb, 0., 0.);
     S->ctl_timer.data = S;
+    sim_fault_init(S);
+    for (int i = 0; i < cfg->nfaults; i++) {
+        const char *je = NULL;
+        json_object *spec = jx_parse(cfg->faults[i], strlen(cfg->faults[i]), &je);
+        int frc = sim_fault_add(S, spec, err, errlen);
+        json_object_put(spec);
+        if (frc != 0) {
+            free_state(S);
+            return NULL;
+        }
+    }
     ev_timer_init(&S->housekeeping, housekeeping_cb, 1., 1.);
     S->housekeeping.data = S;
     ev_timer_start(S->loop, &S->housekeeping);
@@ -426,6 +453,7 @@ free_state(sim_state *S)
     if (S->loop) {
         ev_timer_stop(S->loop, &S->ctl_timer);
         ev_timer_stop(S->loop, &S->housekeeping);
+        ev_timer_stop(S->loop, &S->watch_closer);
         ev_async_stop(S->loop, &S->stop_async);
         ev_loop_destroy(S->loop);
     }

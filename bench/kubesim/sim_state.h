@@ -25,8 +25,13 @@ struct sim_watch;
 
 typedef struct sim_fault {
     char verb[16], resource[128], subresource[64];
-    int code;
-    long count; /* -1 = until cleared */
+    int code;             /* answer with this status (0: no error answer) */
+    long count;           /* matching requests left; -1 = until cleared */
+    double percent;       /* share of matching requests hit (100 = all) */
+    int latency_ms;       /* delay matching requests by latency_ms ... */
+    int jitter_ms;        /* ... plus a uniform 0..jitter_ms */
+    double reset_percent; /* drop the connection without an answer */
+    int watch_stall_s;    /* a matching watch sends nothing for this long */
 } sim_fault;
 
 typedef struct sim_logent {
@@ -68,6 +73,8 @@ struct sim_server {
     uint64_t log_seq;
     sim_fault *faults;
     size_t nfaults;
+    uint64_t fault_rand;   /* seeded: a run with faults can be repeated */
+    ev_timer watch_closer; /* fault: close every watch every T seconds */
 
     struct sim_ctl_item *ctl_q; /* controller work queued by events */
     size_t ctl_n, ctl_cap;
@@ -171,7 +178,15 @@ void sim_kubelet_finish(sim_rq *rq, const char *ns, const char *name, int exit_c
 
 int sim_admin_handle(sim_rq *rq); /* 1 if it answered */
 void sim_metrics_inc(sim_state *S, const char *series);
-int sim_fault_match(sim_rq *rq); /* answers and returns 1 when a fault applies */
+/* Faults (sim_fault.c). sim_fault_match answers (error, reset) or defers
+ * (latency) a matching request and returns 1; 0 lets it through. */
+int sim_fault_match(sim_rq *rq);
+int sim_fault_add(sim_state *S, json_object *spec, char *err, size_t errlen);
+void sim_fault_post(sim_rq *rq);
+void sim_fault_clear(sim_state *S);
+void sim_fault_init(sim_state *S);
+/* Seconds a new watch must stay silent (0: none). */
+int sim_fault_watch_stall(sim_rq *rq);
 
 int sim_crd_install_dir(sim_state *S, const char *dir, char *err, size_t errlen);
 int sim_crd_install_builtin(sim_state *S, char *err, size_t errlen);

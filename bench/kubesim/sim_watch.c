@@ -45,6 +45,8 @@ watch_free(sim_watch *w)
 {
     ev_timer_stop(w->S->loop, &w->timeout);
     ev_timer_stop(w->S->loop, &w->bookmark);
+    ev_timer_stop(w->S->loop, &w->stall);
+    sim_buf_free(&w->held);
     watch_unlink(w);
     sim_selector_free(w->ls);
     sim_fsel_free(w->fs);
@@ -91,6 +93,27 @@ matches(sim_watch *w, const sim_obj *o)
 }
 
 /* Write one event line. Returns -1 when the watcher was dropped. */
+/* Output of a watch; held back while a stall fault applies. */
+static void
+watch_write(sim_watch *w, const char *data, size_t len)
+{
+    if (w->stalled)
+        sim_buf_append(&w->held, data, len);
+    else
+        sim_conn_stream_write(w->c, data, len);
+}
+
+static void
+stall_end_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    sim_watch *w = t->data;
+    w->stalled = 0;
+    if (w->held.len) sim_conn_stream_write(w->c, w->held.data, w->held.len);
+    sim_buf_free(&w->held);
+}
+
 static int
 send_line(sim_watch *w, const char *type, const sim_obj *o, const char *override_json)
 {
@@ -140,10 +163,10 @@ send_line(sim_watch *w, const char *type, const sim_obj *o, const char *override
         watch_abort(w);
         return -1;
     }
-    sim_conn_stream_write(w->c, b->data, b->len);
+    watch_write(w, b->data, b->len);
     sim_buf_free(&own);
     w->res->watch_events++;
-    if (sim_conn_pending(w->c) > SIM_WATCH_MAX_BUFFER) {
+    if (sim_conn_pending(w->c) + w->held.len > SIM_WATCH_MAX_BUFFER) {
         watch_abort(w);
         return -1;
     }
@@ -254,7 +277,7 @@ bookmark_cb(struct ev_loop *loop, ev_timer *t, int revents)
     uint64_t rv = st->n ? sim_store_event(st, st->n - 1)->rv : st->expired_rv;
     if (rv < w->from_rv) rv = w->from_rv;
     bookmark_text(w, rv, 0, &b);
-    if (!b.oom) sim_conn_stream_write(w->c, b.data, b.len);
+    if (!b.oom) watch_write(w, b.data, b.len);
     sim_buf_free(&b);
 }
 
@@ -321,6 +344,14 @@ sim_watch_start(sim_rq *rq, uint64_t from_rv, int has_rv, int send_initial, void
     w->ls = label_sel;
     w->fs = field_sel;
     w->table = sim_table_wanted(rq->r->accept);
+    int stall = sim_fault_watch_stall(rq);
+    if (stall > 0) {
+        /* fault: the connection stays open and silent for a while */
+        w->stalled = 1;
+        ev_timer_init(&w->stall, stall_end_cb, (double)stall, 0.);
+        w->stall.data = w;
+        ev_timer_start(S->loop, &w->stall);
+    }
     w->next = S->watches;
     if (S->watches) S->watches->prev = w;
     S->watches = w;
@@ -357,7 +388,7 @@ sim_watch_start(sim_rq *rq, uint64_t from_rv, int has_rv, int send_initial, void
         if (send_initial) {
             sim_buf b = {0};
             bookmark_text(w, S->rv, 1, &b);
-            if (!b.oom) sim_conn_stream_write(w->c, b.data, b.len);
+            if (!b.oom) watch_write(w, b.data, b.len);
             sim_buf_free(&b);
         }
     }

@@ -21,6 +21,9 @@ typedef struct sim_watch {
     uint64_t last_rv; /* events at or below this were already covered */
     uint64_t from_rv; /* the client's resourceVersion (0 if none) */
     int table;        /* events as one-row Tables (kubectl get --watch) */
+    int stalled;      /* fault: output held back until the stall timer fires */
+    sim_buf held;
+    ev_timer stall;
     ev_timer timeout, bookmark;
     struct sim_watch *next, *prev;   /* all watches */
     struct sim_watch *snext, *sprev; /* the store's watches */
