@@ -13,6 +13,7 @@
 #include "controller/manager.h"
 
 #include "controller/dispatch.h"
+#include "controller/recall.h"
 #include "controller/routes.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -59,6 +60,8 @@ struct ctl_manager {
     ctl_dispatch *disp; /* NULL once detached */
     informer *inf;
     rec_sandbox_opts sbx_opts;
+    ctl_recall **recall; /* one per shard, used by that shard's worker only */
+    int n_recall;
     int started, stopped, synced; /* I/O thread */
     atomic_int ready, stopping;
     pthread_mutex_t store_mu; /* the metrics collector vs store_close */
@@ -71,8 +74,13 @@ static int
 process_sandbox(ctl_manager *m, int shard, const char *ns, const char *name, const rec_outcome *oc,
                 size_t n, rec_result *out)
 {
-    (void)shard;
-    return rec_sandbox_run(m->st, ns, name, oc, n, &m->sbx_opts, time_now_ms(), out);
+    int64_t now = time_now_ms();
+    if (shard >= 0 && shard < m->n_recall) {
+        char key[CTL_KEY_MAX];
+        if (ctl_route_key(key, sizeof key, "sandbox", ns, name))
+            ctl_recall_outcomes(m->recall[shard], m->st, key, oc, n, now, &oc, &n);
+    }
+    return rec_sandbox_run(m->st, ns, name, oc, n, &m->sbx_opts, now, out);
 }
 
 static const ctl_kind_ops kind_table[] = {
@@ -296,6 +304,11 @@ ctl_manager_start(ctl_manager *m)
     char err[256];
     if (m == NULL || m->started || m->stopped) return ERR_INVALID;
     m->started = 1;
+    m->recall = calloc((size_t)m->flags->shards, sizeof *m->recall);
+    if (m->recall == NULL) return ERR_NOMEM;
+    for (int i = 0; i < m->flags->shards; i++)
+        if ((m->recall[i] = ctl_recall_new()) == NULL) return ERR_NOMEM;
+    m->n_recall = m->flags->shards;
     rec_shard_opts so = {.shards = m->flags->shards,
                          .process = on_process,
                          .process_udata = m,
@@ -396,6 +409,9 @@ ctl_manager_free(ctl_manager *m)
     ctl_manager_stop(m);
     informer_free(m->inf);
     rec_shards_free(m->shards);
+    for (int i = 0; m->recall && i < m->flags->shards; i++)
+        ctl_recall_free(m->recall[i]);
+    free(m->recall);
     pthread_mutex_lock(&m->store_mu);
     store_close(m->st);
     m->st = NULL;

@@ -142,6 +142,34 @@ test_create(void **state)
     harness_free(h);
 }
 
+/* --cache-label-selectors and --shards: the informers only see labelled Pods
+ * and Services (ours carry the label), the shard count is the one given. */
+static void
+test_label_selectors_shards(void **state)
+{
+    (void)state;
+    const char *args[] = {"--cache-label-selectors", "--shards", "3", NULL};
+    harness *h = it_start(NULL, args);
+    json_object *sb = create_and_check_basic(h, "scoped");
+    json_object_put(sb);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/controller.log", harness_tmpdir(h));
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[4096];
+    int shards = 0, selector = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strstr(line, "\"msg\":\"started\"") && strstr(line, "\"shards\":3")) shards = 1;
+        if (strstr(line, "labelSelector") || strstr(line, "\"cache_label_selectors\":1"))
+            selector = 1;
+    }
+    fclose(f);
+    assert_true(shards);
+    assert_true(selector);
+    harness_pass(h);
+    harness_free(h);
+}
+
 /* ---- suspend / resume -------------------------------------------------------------- */
 
 static int
@@ -424,7 +452,7 @@ main(void)
         cmocka_unit_test(test_shutdown_delete),
         cmocka_unit_test(test_vct),
         cmocka_unit_test(test_pod_recreated),
-        cmocka_unit_test(test_upstream_crds),
+        cmocka_unit_test(test_upstream_crds),   cmocka_unit_test(test_label_selectors_shards),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,3 +10,6 @@ endforeach()
 # controller/routes.c as a table (no process).
 asc_unit_test(test_it_sandbox_routes ${CMAKE_SOURCE_DIR}/tests/test_it_sandbox_routes.c
               LIBS asc_controller TIMEOUT 30)
+# controller/recall.c against a real store.
+asc_unit_test(test_it_sandbox_recall ${CMAKE_SOURCE_DIR}/tests/test_it_sandbox_recall.c
+              LIBS asc_controller_mgr asc_store TIMEOUT 30)
