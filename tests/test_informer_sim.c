@@ -463,6 +463,117 @@ test_corrupt_cache(void **state)
     harness_pass(c->h);
 }
 
+/* --cache-label-selectors: only labelled Pods/Services are cached; a pod
+ * that loses the label leaves the cache (the server sends DELETED), and
+ * comes back when labelled again. */
+static void
+test_label_selector(void **state)
+{
+    SKIP_IF_NO_SIM();
+    ctx *c = *state;
+    long status = 0;
+    store_rtxn *r;
+    json_object *o = NULL;
+    assert_int_equal(create(c, STORE_POD, "plain", 0), 201);
+    json_object_put(harness_send_json(
+        c->h, "POST", coll(STORE_POD), "application/json",
+        "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"tracked\","
+        "\"labels\":{\"" INFORMER_NAMEHASH_LABEL "\":\"0a1b2c3d\"}},\"spec\":{\"containers\":"
+        "[{\"name\":\"c\",\"image\":\"pause\"}]}}",
+        &status));
+    assert_int_equal(status, 201);
+    informer_opts opts = {.kinds = 1u << STORE_POD, .cache_label_selectors = 1};
+    c->inf = informer_new(c->loop, c->kc, c->st, &opts);
+    assert_int_equal(informer_start(c->inf), 0);
+    for (int i = 0; i < 500 && !informer_all_synced(c->inf); i++)
+        pump(c, 20);
+    assert_true(informer_all_synced(c->inf));
+    pump(c, 50);
+    assert_int_equal(store_rtxn_begin(c->st, &r), 0);
+    assert_int_equal(store_get(r, STORE_POD, NS, "plain", &o), ERR_NOTFOUND);
+    assert_int_equal(store_get(r, STORE_POD, NS, "tracked", &o), 0);
+    json_object_put(o);
+    store_rtxn_end(r);
+    /* the label goes: DELETED; it comes back: ADDED */
+    char path[256];
+    snprintf(path, sizeof path, "%s/tracked", coll(STORE_POD));
+    json_object_put(harness_send_json(
+        c->h, "PATCH", path, "application/merge-patch+json",
+        "{\"metadata\":{\"labels\":{\"" INFORMER_NAMEHASH_LABEL "\":null}}}", &status));
+    assert_int_equal(status, 200);
+    int gone = 0;
+    for (int i = 0; i < 200 && !gone; i++) {
+        pump(c, 10);
+        assert_int_equal(store_rtxn_begin(c->st, &r), 0);
+        gone = store_get(r, STORE_POD, NS, "tracked", &o) == ERR_NOTFOUND;
+        if (!gone) json_object_put(o);
+        store_rtxn_end(r);
+    }
+    assert_true(gone);
+    json_object_put(harness_send_json(
+        c->h, "PATCH", path, "application/merge-patch+json",
+        "{\"metadata\":{\"labels\":{\"" INFORMER_NAMEHASH_LABEL "\":\"0a1b2c3d\"}}}", &status));
+    assert_int_equal(status, 200);
+    int back = 0;
+    for (int i = 0; i < 200 && !back; i++) {
+        pump(c, 10);
+        assert_int_equal(store_rtxn_begin(c->st, &r), 0);
+        back = store_get(r, STORE_POD, NS, "tracked", &o) == 0;
+        if (back) json_object_put(o);
+        store_rtxn_end(r);
+    }
+    assert_true(back);
+    harness_pass(c->h);
+}
+
+/* Bookmarks move the stored resourceVersion while nothing of ours changes,
+ * so a restart resumes from a recent version (kubesim sends them every
+ * second here). */
+static void
+test_bookmarks(void **state)
+{
+    SKIP_IF_NO_SIM();
+    ctx *c = *state;
+    char before[STORE_MAX_RV + 1], after[STORE_MAX_RV + 1];
+    store_rtxn *r;
+    client_down(c);
+    assert_int_equal(harness_stop_sim(c->h, NULL), 0);
+    harness_pass(c->h);
+    c->h_old = c->h; /* keeps the cache directory */
+    c->h = harness_new();
+    assert_non_null(c->h);
+    static const char *const args[] = {"--bookmark-interval", "1", NULL};
+    assert_int_equal(harness_start_sim(c->h, args), 0);
+    long status = 0;
+    json_object_put(harness_send_json(c->h, "POST", "/api/v1/namespaces", "application/json",
+                                      "{\"metadata\":{\"name\":\"" NS "\"}}", &status));
+    client_up(c);
+    informer_up(c, 1u << STORE_SERVICE);
+    assert_int_equal(store_rtxn_begin(c->st, &r), 0);
+    assert_int_equal(store_get_rv(r, STORE_SERVICE, before, sizeof before), 0);
+    store_rtxn_end(r);
+    /* other resources move the server's resourceVersion */
+    for (int i = 0; i < 5; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "p%d", i);
+        assert_int_equal(create(c, STORE_POD, name, 0), 201);
+    }
+    int moved = 0;
+    for (int i = 0; i < 300 && !moved; i++) {
+        pump(c, 10);
+        assert_int_equal(store_rtxn_begin(c->st, &r), 0);
+        assert_int_equal(store_get_rv(r, STORE_SERVICE, after, sizeof after), 0);
+        store_rtxn_end(r);
+        moved = atoll(after) > atoll(before);
+    }
+    assert_true(moved);
+    informer_stats st;
+    informer_get_stats(c->inf, &st);
+    assert_true(st.bookmarks >= 1);
+    assert_int_equal(st.events, 0);
+    harness_pass(c->h);
+}
+
 int
 main(void)
 {
@@ -471,6 +582,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_restart_resumes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_cluster, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_label_selector, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bookmarks, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
