@@ -192,6 +192,10 @@ env_open_once(store *s, const char **why, int *mdb_rc)
     mdb_env_set_mapsize(s->env, s->map_size);
     rc = mdb_env_open(s->env, s->dir, flags, 0600);
     if (!rc) {
+        /* Reader slots left by a crashed process would pin old pages forever. */
+        int dead = 0;
+        if (!mdb_reader_check(s->env, &dead) && dead > 0)
+            LOG_I("store", "cleared stale reader slots", "dir=%s count=%d", s->dir, dead);
         /* An existing file may have been grown past map_size: LMDB adopts it. */
         if (!mdb_env_info(s->env, &info) && info.me_mapsize > s->map_size)
             s->map_size = info.me_mapsize;
