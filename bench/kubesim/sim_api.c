@@ -165,8 +165,8 @@ sim_reply_obj(sim_rq *rq, int code, const sim_obj *o, const char *extra_headers)
 
 /* ---- object views ---- */
 
-static int
-needs_view(const sim_res *res, const sim_obj *o)
+int
+sim_obj_needs_view(const sim_res *res, const sim_obj *o)
 {
     if (res->hook == SIM_HOOK_EVENT_V1) return 1;
     /* custom resources: objects keep the version they were written in
@@ -263,7 +263,7 @@ sim_obj_view(sim_state *S, const sim_res *res, const sim_obj *o)
 void
 sim_obj_text(sim_state *S, const sim_res *res, const sim_obj *o, int tm, sim_buf *b)
 {
-    if (needs_view(res, o)) {
+    if (sim_obj_needs_view(res, o)) {
         json_object *v = sim_obj_view(S, res, o);
         if (!tm) {
             json_object_object_del(v, "kind");

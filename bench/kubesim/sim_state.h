@@ -124,6 +124,8 @@ void sim_record(sim_rq *rq, int code);
 /* The object as the row rq->res serves it (version, events conversion):
  * new json (caller puts). */
 json_object *sim_obj_view(sim_state *S, const sim_res *res, const sim_obj *o);
+/* 1 when o must be converted to be served by res (other version, events.k8s.io). */
+int sim_obj_needs_view(const sim_res *res, const sim_obj *o);
 /* Text of o as served by res, with (tm=1) or without type meta; appended to b. */
 void sim_obj_text(sim_state *S, const sim_res *res, const sim_obj *o, int tm, sim_buf *b);
 

@@ -611,6 +611,7 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
     res_av(r, av, sizeof av);
     nobj = sim_meta_reorder(nobj, r->kind, av);
     restore_server_meta(nobj, old->obj);
+    if (!fields_src) fields_src = nobj; /* read only, before managedFields change */
     sim_schema_report rep;
     sim_schema_report_init(&rep);
     if (rq && apply_schema(rq, nobj, old->obj, &rep) != 0) {
@@ -727,8 +728,8 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
     return 200;
 }
 
-/* Build the object a subresource write produces. src is the written object
- * (body or patched), old the stored one. Returns a new object. */
+/* Build the object a subresource write produces from src (the body or the
+ * patched object; taken) and old (the stored one). Returns a new object. */
 static json_object *
 subresource_merge(sim_res *r, const char *sub, json_object *src, json_object *old)
 {
@@ -736,12 +737,13 @@ subresource_merge(sim_res *r, const char *sub, json_object *src, json_object *ol
         json_object *n = sim_json_copy(old);
         json_object *st = jx_get(src, "status");
         if (st)
-            json_object_object_add(n, "status", sim_json_copy(st));
+            json_object_object_add(n, "status", json_object_get(st));
         else
             json_object_object_del(n, "status");
+        json_object_put(src);
         return n;
     }
-    json_object *n = sim_json_copy(src);
+    json_object *n = src;
     if ((r->subres & SIM_SUB_STATUS) && r->hook != SIM_HOOK_NAMESPACE) {
         json_object *st = jx_get(old, "status");
         if (st)
@@ -882,17 +884,18 @@ sim_write_update(sim_rq *rq)
                        NULL);
         return;
     }
-    json_object *nobj;
+    json_object *nobj, *fsrc = NULL;
     if (scale) {
         nobj = scale_apply(r, body, old->obj);
+        fsrc = json_object_new_object();
+        jx_set(fsrc, "spec.replicas", json_object_new_int(0));
+        json_object_put(body);
     } else {
+        /* a PUT sets every field it sends: managedFields come from the new object */
         nobj = subresource_merge(r, rq->sub, body, old->obj);
     }
-    json_object *fsrc = scale ? json_object_new_object() : sim_json_copy(body);
-    if (scale) jx_set(fsrc, "spec.replicas", json_object_new_int(0));
     finish_update(S, r, rq, old, nobj, fsrc, 0, rq->manager, rq->sub, scale);
     json_object_put(fsrc);
-    json_object_put(body);
 }
 
 static const char *patch_types_core =
@@ -943,7 +946,10 @@ sim_write_patch(sim_rq *rq)
         return;
     }
     int scale = !strcmp(rq->sub, "scale");
-    json_object *base = scale ? sim_scale_of(r, old->obj) : sim_obj_view(S, r, old);
+    /* the patch functions never modify their input: the stored tree itself is the base */
+    json_object *base = scale                        ? sim_scale_of(r, old->obj)
+                        : sim_obj_needs_view(r, old) ? sim_obj_view(S, r, old)
+                                                     : json_object_get(old->obj);
     json_object *res = NULL;
     char err[256] = "";
     if (kind == P_MERGE || kind == P_APPLY) {
@@ -1015,13 +1021,16 @@ sim_write_patch(sim_rq *rq)
         return;
     }
     json_object *nobj;
+    json_object *fsrc = patch;
     if (scale) {
         nobj = scale_apply(r, res, old->obj);
+        fsrc = res;
     } else {
+        /* res moves into nobj; for a JSON patch the new object names the fields */
         nobj = subresource_merge(r, rq->sub, res, old->obj);
+        if (kind == P_JSON) fsrc = NULL;
+        res = NULL;
     }
-    json_object *fsrc = patch;
-    if (kind == P_JSON || scale) fsrc = res;
     finish_update(S, r, rq, old, nobj, fsrc, kind != P_JSON && !scale, rq->manager, rq->sub, scale);
     json_object_put(res);
     json_object_put(patch);
