@@ -33,6 +33,7 @@ pod(const char *name, const char *uid, const char *rv)
     return o;
 }
 
+/* Store o (consumed). */
 static void
 put(json_object *o)
 {
@@ -40,6 +41,7 @@ put(json_object *o)
     assert_int_equal(store_wtxn_begin(st, &w), 0);
     assert_int_equal(store_put(w, STORE_POD, o), 0);
     assert_int_equal(store_wtxn_commit(w), 0);
+    json_object_put(o);
 }
 
 static void
