@@ -26,6 +26,7 @@
 #include "core/jx.h"
 #include "core/timeutil.h"
 
+#include <curl/curl.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +167,89 @@ test_label_selectors_shards(void **state)
     fclose(f);
     assert_true(shards);
     assert_true(selector);
+    harness_pass(h);
+    harness_free(h);
+}
+
+/* ---- agent_sandboxes, rebuilt from the store on each scrape ----------------------------- */
+
+static size_t
+curl_sink(char *p, size_t sz, size_t n, void *ud)
+{
+    FILE *f = ud;
+    return fwrite(p, sz, n, f);
+}
+
+/* GET http://127.0.0.1:port/metrics into a malloc'ed string (NULL on failure). */
+static char *
+scrape(int port)
+{
+    char url[64], *buf = NULL;
+    size_t len = 0;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", port);
+    FILE *f = open_memstream(&buf, &len);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    fclose(f);
+    if (rc != CURLE_OK) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+static int
+metrics_port(harness *h)
+{
+    char path[1100], line[4096];
+    snprintf(path, sizeof path, "%s/controller.log", harness_tmpdir(h));
+    for (int i = 0; i < 100; i++) {
+        FILE *f = fopen(path, "r");
+        while (f && fgets(line, sizeof line, f)) {
+            const char *s = strstr(line, "\"server\":\"metrics\",\"address\"");
+            const char *q = s ? strstr(s, "\"port\":") : NULL;
+            if (q) {
+                fclose(f);
+                return atoi(q + 7);
+            }
+        }
+        if (f) fclose(f);
+        harness_sleep(h, 50);
+    }
+    return -1;
+}
+
+static void
+test_sandboxes_gauge(void **state)
+{
+    (void)state;
+    const char *args[] = {"--metrics-bind-address=127.0.0.1:0", NULL};
+    harness *h = it_start(NULL, args);
+    int port = metrics_port(h);
+    assert_true(port > 0);
+    json_object *sb = create_and_check_basic(h, "gauged");
+    json_object_put(sb);
+    assert_int_equal(it_patch(h, IT_SBX_PATH "/gauged",
+                              "{\"metadata\":{\"labels\":{\"agents.x-k8s.io/created-by\":"
+                              "\"python-client\"}}}"),
+                     200);
+    const char *want = "agent_sandboxes{namespace=\"" IT_NS "\",ready_condition=\"true\","
+                       "expired=\"false\",launch_type=\"cold\",sandbox_template=\"unknown\","
+                       "owned_by=\"None\",created_by=\"python-client\"} 1";
+    char *text = NULL;
+    for (int i = 0; i < 100; i++) { /* the label reaches the store through the watch */
+        free(text);
+        text = scrape(port);
+        if (text && strstr(text, want)) break;
+        harness_sleep(h, 50);
+    }
+    if (!text || !strstr(text, want)) fail_msg("no %s in:\n%s", want, text ? text : "(none)");
+    free(text);
     harness_pass(h);
     harness_free(h);
 }
@@ -452,7 +536,9 @@ main(void)
         cmocka_unit_test(test_shutdown_delete),
         cmocka_unit_test(test_vct),
         cmocka_unit_test(test_pod_recreated),
-        cmocka_unit_test(test_upstream_crds),   cmocka_unit_test(test_label_selectors_shards),
+        cmocka_unit_test(test_upstream_crds),
+        cmocka_unit_test(test_label_selectors_shards),
+        cmocka_unit_test(test_sandboxes_gauge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
