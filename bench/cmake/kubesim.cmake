@@ -41,3 +41,15 @@ target_link_libraries(kubesim PRIVATE asc_sim)
 
 # kubesimbench: throughput, latency, CPU and memory of kubesim (bench/kubesim/sim_bench.c).
 add_executable(kubesimbench ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_bench.c)
+
+# Fuzzing: kubesim-fuzz-seeds turns tests/golden into raw request seeds (every build);
+# kubesim_fuzz is the libFuzzer target (clang, -DASC_FUZZ=ON), see bench/kubesim/sim_fuzz.c.
+add_executable(kubesim-fuzz-seeds ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_fuzz_seeds.c)
+target_link_libraries(kubesim-fuzz-seeds PRIVATE asc_core)
+if(ASC_FUZZ)
+  target_compile_options(asc_sim PRIVATE -fsanitize=fuzzer-no-link)
+  add_executable(kubesim_fuzz ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_fuzz.c)
+  target_compile_options(kubesim_fuzz PRIVATE -fsanitize=fuzzer)
+  target_link_options(kubesim_fuzz PRIVATE -fsanitize=fuzzer)
+  target_link_libraries(kubesim_fuzz PRIVATE asc_sim)
+endif()

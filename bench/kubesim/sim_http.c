@@ -319,9 +319,9 @@ decode_chunked(const char *p, size_t len, sim_buf *out)
 static int
 conn_parse(sim_conn *c)
 {
+    if (!c->in.data || c->in.len == c->in.off) return 0;
     const char *base = c->in.data + c->in.off;
     size_t avail = c->in.len - c->in.off;
-    if (avail == 0) return 0;
     /* Tolerate stray CRLFs between requests. */
     while (avail >= 2 && base[0] == '\r' && base[1] == '\n') {
         c->in.off += 2;
