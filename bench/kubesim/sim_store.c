@@ -9,7 +9,7 @@
 
 #define WINDOW_MIN      100
 #define WINDOW_AGE_MS   75000
-#define WINDOW_HARD_MAX 1000000
+#define WINDOW_HARD_MAX (100 * 1024) /* the real watch cache's upper bound */
 
 sim_obj *
 sim_obj_new(json_object *obj, uint64_t rv, const char *key)
