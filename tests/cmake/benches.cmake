@@ -16,3 +16,12 @@ if(TARGET sandboxbench AND TARGET claimbench)
     endif()
   endforeach()
 endif()
+# claimbench against kubesim and a stand-in controller with a known write
+# pattern (test_bench_fakectl), so every figure is checked against the truth.
+if(TARGET claimbench AND TARGET kubesim)
+  add_executable(test_bench_fakectl ${CMAKE_SOURCE_DIR}/tests/test_bench_fakectl.c)
+  target_link_libraries(test_bench_fakectl PRIVATE asc_benchlib PkgConfig::MHD)
+  asc_unit_test(test_bench_claim ${CMAKE_SOURCE_DIR}/tests/test_bench_claim.c
+                LIBS asc_benchlib TIMEOUT 90 LABELS bench)
+  add_dependencies(test_bench_claim claimbench test_bench_fakectl kubesim)
+endif()
