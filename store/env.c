@@ -280,7 +280,14 @@ store_open(const char *dir, const store_open_opts *o, store **out, char *err, si
     if (s->max_map_size < s->map_size) s->max_map_size = s->map_size;
     s->max_readers = o && o->max_readers > 0 ? o->max_readers : DEFAULT_READERS;
     s->durable = o ? o->durable : 0;
-    pthread_rwlock_init(&s->resize_lock, NULL);
+    /* Writer-preferring: with readers looping on worker threads, a
+     * reader-preferring lock would starve the growth forever. (So a thread
+     * must never nest read txns: documented in store.h.) */
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&s->resize_lock, &ra);
+    pthread_rwlockattr_destroy(&ra);
     rc = env_open(s, err, errlen);
     if (rc) {
         pthread_rwlock_destroy(&s->resize_lock);

@@ -11,8 +11,10 @@
  * Threads: ONE writer (the I/O thread, via store_wtxn_*). Readers on any
  * thread, each inside its own read transaction (MDB_NOTLS: a read txn may be
  * begun on one thread and ended on another, but at most one read txn per
- * thread at a time). Readers never block the writer, except while the map
- * grows (rare: the writer then waits for open read txns to end).
+ * thread at a time: never nest them, and never hold one on the writer thread
+ * across a write). Readers never block the writer, except while the map
+ * grows (rare: the writer then waits for open read txns to end, and new ones
+ * wait for the growth).
  *
  * Memory: store_item views (ns, name, data) point into the LMDB map and stay
  * valid until their read txn ends; never write through them. Decoded

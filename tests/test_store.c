@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -912,6 +913,14 @@ test_open_errors(void **state)
 /* The walker reads stored bytes that may be damaged: every truncation and
  * random byte changes give an error or a result, never a crash or a read out
  * of bounds (ASan build). */
+static int
+count_items(const store_item *it, void *udata)
+{
+    (void)it;
+    (*(int *)udata)++;
+    return 0;
+}
+
 static void
 test_walker_damage(void **state)
 {
@@ -948,6 +957,80 @@ test_walker_damage(void **state)
     json_object_put(o);
 }
 
+/* Readers on worker threads while the writer commits batches and the map
+ * grows under them: every read txn sees a whole batch (counts in steps of
+ * 100, index in step with the objects), nothing fails. */
+typedef struct reader_arg {
+    store *s;
+    volatile int *stop;
+    int reads, bad;
+} reader_arg;
+
+static void *
+reader(void *p)
+{
+    reader_arg *a = p;
+    while (!*a->stop) {
+        store_rtxn *r;
+        size_t n = 0;
+        names nm;
+        if (store_rtxn_begin(a->s, &r)) {
+            a->bad++;
+            continue;
+        }
+        if (store_count(r, STORE_POD, &n)) a->bad++;
+        memset(&nm, 0, sizeof nm);
+        int idx = 0;
+        if (store_children(r, "owner", STORE_POD, count_items, &idx)) a->bad++;
+        if (n % 100 != 0 || (size_t)idx != n) a->bad++;
+        store_rtxn_end(r);
+        a->reads++;
+    }
+    return NULL;
+}
+
+static void
+test_concurrent_readers(void **state)
+{
+    char *dir = tmpdir();
+    store *s = open_store(dir, 64 << 10, 256 << 20);
+    volatile int stop = 0;
+    reader_arg args[3];
+    pthread_t th[3];
+    store_stats st;
+    (void)state;
+    for (int i = 0; i < 3; i++) {
+        args[i] = (reader_arg){s, &stop, 0, 0};
+        pthread_create(&th[i], NULL, reader, &args[i]);
+    }
+    for (int b = 0; b < 40; b++) {
+        store_wtxn *w;
+        CHECK(store_wtxn_begin(s, &w));
+        for (int i = 0; i < 100; i++) {
+            char name[32];
+            snprintf(name, sizeof name, "p%d-%d", b, i);
+            json_object *o =
+                mkobj("ns", name, name, "Sandbox", "owner", HASH, "h",
+                      "\"spec\":{\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}");
+            CHECK(store_put(w, STORE_POD, o));
+            json_object_put(o);
+        }
+        CHECK(store_wtxn_commit(w));
+    }
+    stop = 1;
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].bad, 0);
+        assert_true(args[i].reads > 0);
+    }
+    CHECK(store_get_stats(s, &st));
+    assert_true(st.grows > 0);
+    assert_int_equal(count(s, STORE_POD), 4000);
+    store_close(s);
+    rmdir_all(dir);
+}
+
 int
 main(void)
 {
@@ -970,5 +1053,6 @@ main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_map_grows);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_open_errors);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_walker_damage);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_concurrent_readers);
     return _cmocka_run_group_tests("store", tests, n, NULL, NULL);
 }
