@@ -16,7 +16,8 @@
  *    then start to synced through the real client, cold (empty cache) and
  *    warm (cache present: no LIST, watches resume from the stored RVs).
  *
- * Usage: cachebench [-n N] [-d DIR] [-k] [-s path/to/kubesim]   (-k keeps DIR)
+ * Usage: cachebench [-n N] [-d DIR] [-k] [-c KiB per commit, default 256]
+ *                   [-s path/to/kubesim]   (-k keeps DIR)
  */
 #include "core/err.h"
 #include "core/jx.h"
@@ -193,7 +194,8 @@ write_stream(const char *path, int n, size_t *bytes, long *events)
     return fclose(f);
 }
 
-static double flush_cpu; /* CPU seconds inside informer_flush (the LMDB commits) */
+static size_t chunk_bytes = 256 << 10; /* one "loop turn" of the replay (-c KiB) */
+static double flush_cpu;               /* CPU seconds inside informer_flush (the LMDB commits) */
 
 typedef struct replay {
     informer *inf;
@@ -221,7 +223,7 @@ on_event(enum kube_event_type type, json_object *obj, void *udata)
 static double
 run_replay(const char *path, informer *inf, long *events, double *cpu)
 {
-    static char buf[256 << 10];
+    static char buf[1 << 20];
     replay r = {inf, 0};
     char err[256];
     FILE *f = fopen(path, "r");
@@ -229,7 +231,7 @@ run_replay(const char *path, informer *inf, long *events, double *cpu)
     int64_t t0 = time_mono_ns();
     double c0 = cpu_s();
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+    while ((n = fread(buf, 1, chunk_bytes, f)) > 0) {
         if (kube_watch_decoder_feed(d, buf, n, on_event, &r, err, sizeof err)) {
             fprintf(stderr, "decode: %s\n", err);
             exit(1);
@@ -496,7 +498,9 @@ main(int argc, char **argv)
     const char *sim = NULL;
     char dir[256] = "";
     char path[512], err[256];
-    while ((opt = getopt(argc, argv, "n:d:ks:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:d:ks:c:")) != -1) {
+        if (opt == 'c' && atoi(optarg) > 0 && atoi(optarg) <= 1024)
+            chunk_bytes = (size_t)atoi(optarg) << 10;
         if (opt == 's') sim = optarg;
         if (opt == 'n') n = atoi(optarg);
         if (opt == 'd') snprintf(dir, sizeof dir, "%s", optarg);
@@ -541,9 +545,10 @@ main(int argc, char **argv)
     long rss1 = rss_kib();
     informer_stats ist;
     informer_get_stats(inf, &ist);
-    printf("decode+commit:        %8.0f events/s wall, %8.0f events/s CPU (%.2f s, %llu commits)\n",
+    printf("decode+commit:        %8.0f events/s wall, %8.0f events/s CPU (%.2f s, %llu commits, "
+           "one per %zu KiB read)\n",
            (double)rep_events / rep_s, (double)rep_events / rep_cpu, rep_s,
-           (unsigned long long)ist.commits);
+           (unsigned long long)ist.commits, chunk_bytes >> 10);
     printf("store commits alone:  %8.0f events/s CPU (%.1f us/event: LMDB writes, indexes, "
            "change records; slimming+msgpack happen at decode time)\n",
            (double)rep_events / flush_cpu, flush_cpu * 1e6 / (double)rep_events);
