@@ -272,9 +272,13 @@ bookmark_cb(struct ev_loop *loop, ev_timer *t, int revents)
     (void)revents;
     sim_watch *w = t->data;
     sim_buf b = {0};
-    /* the newest version of this resource the watch has covered */
+    /* Built-in resources' caches follow the store's progress (the server
+     * asks etcd for progress notifications), so their bookmarks carry the
+     * global resourceVersion; a custom resource's cache only moves with its
+     * own events (golden bookmark.json). */
     const sim_store *st = w->st;
     uint64_t rv = st->n ? sim_store_event(st, st->n - 1)->rv : st->expired_rv;
+    if (w->res->hook != SIM_HOOK_CUSTOM) rv = w->S->rv;
     if (rv < w->from_rv) rv = w->from_rv;
     bookmark_text(w, rv, 0, &b);
     if (!b.oom) watch_write(w, b.data, b.len);
