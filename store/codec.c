@@ -195,27 +195,68 @@ pack_top(msgpack_packer *pk, enum store_kind kind, json_object *obj)
     return 0;
 }
 
+/* The packer writes into a stack buffer first (a slimmed object is a few
+ * hundred bytes), spilling to the heap only for big objects; the result is
+ * copied into an exact-size allocation. (msgpack_sbuffer would hand out an
+ * 8 KiB buffer per object, and the informer queues thousands of them.) */
+typedef struct enc_buf {
+    char *p;
+    size_t n, cap;
+    int heap, oom;
+    char stack[4096];
+} enc_buf;
+
+static int
+enc_write(void *data, const char *buf, size_t len)
+{
+    enc_buf *b = data;
+    if (b->n + len > b->cap) {
+        size_t cap = b->cap * 2;
+        while (cap < b->n + len)
+            cap *= 2;
+        char *p = b->heap ? realloc(b->p, cap) : malloc(cap);
+        if (!p) {
+            b->oom = 1;
+            return -1;
+        }
+        if (!b->heap) memcpy(p, b->stack, b->n);
+        b->p = p;
+        b->cap = cap;
+        b->heap = 1;
+    }
+    memcpy(b->p + b->n, buf, len);
+    b->n += len;
+    return 0;
+}
+
 int
 store_encode(enum store_kind kind, json_object *obj, char **out, size_t *outlen)
 {
-    msgpack_sbuffer sb;
+    enc_buf b;
     msgpack_packer pk;
     int rc;
 
     *out = NULL;
     *outlen = 0;
     if (!json_object_is_type(obj, json_type_object)) return ERR_INVALID;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    b.p = b.stack;
+    b.n = 0;
+    b.cap = sizeof b.stack;
+    b.heap = b.oom = 0;
+    msgpack_packer_init(&pk, &b, enc_write);
     rc = pack_top(&pk, kind, obj);
-    if (rc) {
-        msgpack_sbuffer_destroy(&sb);
-        return rc;
+    if (!rc && b.oom) rc = ERR_NOMEM;
+    if (!rc) {
+        *out = malloc(b.n ? b.n : 1);
+        if (*out) {
+            memcpy(*out, b.p, b.n);
+            *outlen = b.n;
+        } else {
+            rc = ERR_NOMEM;
+        }
     }
-    *outlen = sb.size;
-    *out = msgpack_sbuffer_release(&sb);
-    if (!*out) return ERR_NOMEM;
-    return 0;
+    if (b.heap) free(b.p);
+    return rc;
 }
 
 /* ---- msgpack -> json ---------------------------------------------------- */

@@ -149,6 +149,7 @@ static const char *const dict[] = {
 _Static_assert(DICT_N <= 128, "dictionary ids must stay one-byte fixints");
 
 static short table[HASH_SIZE];
+static unsigned char dict_len[DICT_N];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static uint32_t
@@ -166,7 +167,8 @@ build(void)
     for (size_t i = 0; i < HASH_SIZE; i++)
         table[i] = -1;
     for (size_t i = 0; i < DICT_N; i++) {
-        uint32_t j = hash(dict[i], strlen(dict[i])) & (HASH_SIZE - 1);
+        dict_len[i] = (unsigned char)strlen(dict[i]);
+        uint32_t j = hash(dict[i], dict_len[i]) & (HASH_SIZE - 1);
         while (table[j] >= 0)
             j = (j + 1) & (HASH_SIZE - 1);
         table[j] = (short)i;
@@ -178,8 +180,7 @@ store__dict_id(const char *s, size_t n)
 {
     pthread_once(&once, build);
     for (uint32_t j = hash(s, n) & (HASH_SIZE - 1); table[j] >= 0; j = (j + 1) & (HASH_SIZE - 1)) {
-        const char *d = dict[table[j]];
-        if (strlen(d) == n && memcmp(d, s, n) == 0) return table[j];
+        if (dict_len[table[j]] == n && memcmp(dict[table[j]], s, n) == 0) return table[j];
     }
     return -1;
 }
