@@ -5,8 +5,15 @@
  * encoded with msgpack, plus secondary indexes and the last resourceVersion
  * per resource. It belongs to one cluster: the server URL and the uid of the
  * CRD sandboxes.agents.x-k8s.io are recorded, and a cache recorded for
- * another cluster, with another schema version, or that LMDB cannot read is
- * discarded (files removed and recreated), never misread.
+ * another cluster is emptied, and one with another schema version, without
+ * our records, or that LMDB cannot read has its files replaced: never misread.
+ *
+ * Slimming (what a reader gets back): managedFields are dropped everywhere.
+ * Sandbox, SandboxClaim, SandboxWarmPool, SandboxTemplate: everything else.
+ * Pod: apiVersion, kind, metadata, spec.nodeName, status.{phase, conditions,
+ * podIPs, podIP}. Service, NetworkPolicy: apiVersion, kind, metadata, spec.
+ * PVC: apiVersion, kind, metadata. Objects nested deeper than 32 levels are
+ * refused (ERR_INVALID from store_put).
  *
  * Threads: ONE writer (the I/O thread, via store_wtxn_*). Readers on any
  * thread, each inside its own read transaction (MDB_NOTLS: a read txn may be
