@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -962,7 +963,7 @@ test_walker_damage(void **state)
  * 100, index in step with the objects), nothing fails. */
 typedef struct reader_arg {
     store *s;
-    volatile int *stop;
+    atomic_int *stop;
     int reads, bad;
 } reader_arg;
 
@@ -970,7 +971,7 @@ static void *
 reader(void *p)
 {
     reader_arg *a = p;
-    while (!*a->stop) {
+    while (!atomic_load(a->stop)) {
         store_rtxn *r;
         size_t n = 0;
         names nm;
@@ -994,7 +995,7 @@ test_concurrent_readers(void **state)
 {
     char *dir = tmpdir();
     store *s = open_store(dir, 64 << 10, 256 << 20);
-    volatile int stop = 0;
+    atomic_int stop = 0;
     reader_arg args[3];
     pthread_t th[3];
     store_stats st;
@@ -1018,7 +1019,7 @@ test_concurrent_readers(void **state)
         }
         CHECK(store_wtxn_commit(w));
     }
-    stop = 1;
+    atomic_store(&stop, 1);
     for (int i = 0; i < 3; i++) {
         pthread_join(th[i], NULL);
         assert_int_equal(args[i].bad, 0);
