@@ -432,7 +432,9 @@ run_claims(cb_run *r, int tmo)
     }
     char err[256];
     bench_reqlog_init(&r->log, keep_entry, r);
-    r->is_sim = bench_sim_series(&r->k, BENCH_CONTROLLER_CLIENT, &r->s0, err, sizeof err) == 0 &&
+    snprintf(err, sizeof err, "not kubesim");
+    r->is_sim = bench_sim_probe(&r->k) &&
+                bench_sim_series(&r->k, BENCH_CONTROLLER_CLIENT, &r->s0, err, sizeof err) == 0 &&
                 bench_sim_log_skip(&r->k, &r->log, err, sizeof err) == 0;
     if (!r->is_sim)
         fprintf(stderr, "claimbench: no kubesim counters (%s): API and pool figures null\n", err);

@@ -199,7 +199,9 @@ measure(sb_run *r)
         return ERR_EXISTS;
     }
     char err[256];
-    r->is_sim = bench_sim_series(&r->k, BENCH_CONTROLLER_CLIENT, &r->before, err, sizeof err) == 0;
+    snprintf(err, sizeof err, "not kubesim");
+    r->is_sim = bench_sim_probe(&r->k) &&
+                bench_sim_series(&r->k, BENCH_CONTROLLER_CLIENT, &r->before, err, sizeof err) == 0;
     if (!r->is_sim)
         fprintf(stderr, "sandboxbench: no kubesim counters (%s): API figures null\n", err);
     r->have_ps = sample(r, &r->ps0);

@@ -35,6 +35,18 @@ get_text(bench_kc *k, const char *path, bench_reply *r, char *err, size_t errlen
 }
 
 int
+bench_sim_probe(bench_kc *k)
+{
+    /* a "since" beyond any seq: kubesim answers 200 with nothing */
+    bench_reply r;
+    int rc = bench_kc_call(k, "GET", "/kubesim/requests?since=9223372036854775807", NULL,
+                           BENCH_SIM_TIMEOUT_MS, &r);
+    int is = rc == 0 && r.status == 200;
+    bench_reply_fini(&r);
+    return is;
+}
+
+int
 bench_sim_metrics(bench_kc *k, char **text, size_t *len, char *err, size_t errlen)
 {
     bench_reply r;

@@ -31,6 +31,10 @@ typedef struct bench_simcounts {
     double requests; /* every verb, watches included */
 } bench_simcounts;
 
+/* 1 when the server is kubesim (its admin endpoint /kubesim/requests
+ * answers), 0 otherwise (a real cluster answers 404 or 403). */
+int bench_sim_probe(bench_kc *k);
+
 /* The counters of client from /metrics now. */
 int bench_sim_counts(bench_kc *k, const char *client, bench_simcounts *out, char *err,
                      size_t errlen);
