@@ -80,7 +80,8 @@ typedef struct fake {
     fsnap *snaps[64];
     int nsnap;
     int lists, watches, gets;
-    int fail_lists; /* answer the next N lists with 503 */
+    int fail_lists;      /* answer the next N lists with 503 */
+    int expire_continue; /* answer the next continued page with 410 (token expired) */
     const char *crd_uid, *server;
 } fake;
 
@@ -141,6 +142,11 @@ f_list(void *ctx, const kube_resource *r, const kube_list_opts *o, kube_done_cb 
     if (f->fail_lists > 0) {
         f->fail_lists--;
         answer(f, cb, udata, ERR_UNAVAILABLE, 503, NULL);
+        return 0;
+    }
+    if (o->continue_token && f->expire_continue > 0) {
+        f->expire_continue--;
+        answer(f, cb, udata, ERR_GONE, 410, NULL);
         return 0;
     }
     if (o->continue_token) {
@@ -852,6 +858,33 @@ test_unencodable(void **state)
     assert_int_equal(st.bad_events, 1);
 }
 
+static int
+continued(env *e)
+{
+    return e->f->lists >= 2;
+}
+
+/* A continue token that expired mid-LIST (410): the LIST starts over from
+ * the first page, and objects changed in between are not lost. */
+static void
+test_continue_expired(void **state)
+{
+    env *e = *state;
+    informer_stats st;
+    populate(e->f, 350, 0);
+    e->f->expire_continue = 1;
+    start(e, 1u << STORE_POD, 0);
+    run_until(e, continued, "the first page and its continuation");
+    /* the first page's objects are in the store by now; change one of them */
+    fdel(e->f, STORE_POD, "ns-a", "pod-2");
+    fput(e->f, STORE_POD, "ns-a", "late", NULL, 0);
+    run_until(e, all_synced, "sync");
+    run_until(e, mirror_pods, "mirror");
+    informer_get_stats(e->inf, &st);
+    assert_int_equal(st.errors, 1);
+    assert_true(st.lists >= 2 + 4); /* the failed continuation, then 4 full pages */
+}
+
 /* Failing LISTs back off and retry until they succeed. */
 static void
 test_list_backoff(void **state)
@@ -977,6 +1010,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_bad_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unencodable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_backoff, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_continue_expired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_label_selectors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relist_feed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_full, setup, teardown),
