@@ -664,6 +664,9 @@ print_table(const cb_run *r, const cb_figures *g)
             printf("      %-40s %lld\n", key, (long long)json_object_get_int64(val));
         }
     }
+    if (o->burst)
+        printf("  %-26s %s s from the first create sent\n", "all Ready after",
+               g->warm + g->cold == r->n ? bench_fmt(g->span_s, 3, a, sizeof a) : "- (not all)");
     if (g->pool_creates >= 0)
         printf("  %-26s creates %lld, deficit %lld, over-creation %lld (target 0)%s\n", "pool",
                (long long)g->pool_creates, (long long)g->pool_deficit,
@@ -713,6 +716,8 @@ config_json(const cb_run *r, const cb_figures *g)
     jx_set(c, "run.sender_max_lag_ms", bench_json_double(r->sched.max_lag_s * 1000.0));
     jx_set(c, "run.request_log_lost", json_object_new_int64((int64_t)r->log.lost));
     if (g) {
+        jx_set(c, "run.all_ready_s",
+               bench_json_double(g->warm + g->cold == r->n ? g->span_s : NAN));
         jx_set(c, "run.critical_path_cold", bench_json_double(g->crit_cold));
         jx_set(c, "run.writes_after_ready_warm", bench_json_double(g->after_warm));
         jx_set(c, "run.writes_by_kind", g->by_kind ? json_object_get(g->by_kind) : NULL);

@@ -11,7 +11,8 @@
  * Writes, exactly:
  *   every Sandbox without Ready=True: 1 status patch (Ready True);
  *   a SandboxWarmPool of R replicas: R Sandbox creates (generateName
- *     "<pool>-", label asc-fake/pool=<pool>), and a pool status patch when
+ *     "<pool>-", label asc-fake/pool=<pool>; a 409 from a generateName
+ *     collision is retried), and a pool status patch when
  *     readyReplicas changed (coalesced per loop turn);
  *   a SandboxClaim, warm (a Ready member queued): 1 Sandbox patch (pool
  *     label off, launch-type warm, owner the claim), then 1 claim status
@@ -96,6 +97,20 @@ claim_ready(const char *ns, const char *claim, const char *sandbox, kube_done_cb
                cb ? cb : on_write, ud);
 }
 
+static void create_member(void);
+
+/* generateName can collide (kubesim, like kube-apiserver, answers 409 and
+ * leaves the retry to the client): create another one. */
+static void
+on_member_created(const kube_result *res, void *ud)
+{
+    (void)ud;
+    if (res->err == ERR_EXISTS)
+        create_member();
+    else
+        on_write(res, NULL);
+}
+
 static void
 create_member(void)
 {
@@ -108,7 +123,7 @@ create_member(void)
              "\"spec\":{\"podTemplate\":{\"spec\":{\"containers\":[{\"name\":\"main\","
              "\"image\":\"busybox\"}]}}}}",
              F.pool, F.pool, F.pool, F.pool_uid);
-    kube_create(F.k.c, &KUBE_SANDBOXES, F.pool_ns, body, on_write, NULL);
+    kube_create(F.k.c, &KUBE_SANDBOXES, F.pool_ns, body, on_member_created, NULL);
 }
 
 /* ---- watches ------------------------------------------------------------------- */
