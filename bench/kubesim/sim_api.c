@@ -172,7 +172,7 @@ sim_obj_needs_view(const sim_res *res, const sim_obj *o)
     /* custom resources: objects keep the version they were written in
      * (conversion None); any other served version reads them as its own */
     if (res->hook == SIM_HOOK_CUSTOM) {
-        const char *av = jx_str(o->obj, "apiVersion");
+        const char *av = jx_str(sim_obj_tree(o), "apiVersion");
         char buf[256];
         return !av || strcmp(av, sim_res_api_version(res, buf, sizeof buf)) != 0;
     }
@@ -250,8 +250,8 @@ json_object *
 sim_obj_view(sim_state *S, const sim_res *res, const sim_obj *o)
 {
     (void)S;
-    if (res->hook == SIM_HOOK_EVENT_V1) return event_to_v1(o->obj);
-    json_object *c = sim_json_copy(o->obj);
+    if (res->hook == SIM_HOOK_EVENT_V1) return event_to_v1(sim_obj_tree(o));
+    json_object *c = sim_json_copy(sim_obj_tree(o));
     if (c && res->hook == SIM_HOOK_CUSTOM) {
         char av[256];
         json_object_object_add(c, "apiVersion",
@@ -381,7 +381,7 @@ do_get(sim_rq *rq)
         return;
     }
     if (!strcmp(rq->sub, "scale")) {
-        sim_reply_json(rq, 200, sim_scale_of(rq->res, o->obj), NULL);
+        sim_reply_json(rq, 200, sim_scale_of(rq->res, sim_obj_tree(o)), NULL);
         return;
     }
     if (!rq->sub[0] && sim_table_wanted(rq->r->accept)) {
@@ -575,8 +575,8 @@ static int
 obj_matches(sim_obj *o, const char *ns, sim_selector *ls, sim_fsel *fs)
 {
     (void)ns;
-    if (ls && !sim_selector_matches_obj(ls, o->obj)) return 0;
-    if (fs && !sim_fsel_matches(fs, o->obj)) return 0;
+    if (ls && !sim_selector_matches_obj(ls, sim_obj_tree(o))) return 0;
+    if (fs && !sim_fsel_matches(fs, sim_obj_tree(o))) return 0;
     return 1;
 }
 

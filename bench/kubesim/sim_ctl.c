@@ -72,7 +72,7 @@ has_str(json_object *arr, const char *s)
 static void
 owner_count(sim_state *S, const sim_obj *o, int delta)
 {
-    json_object *refs = o ? jx_arr(o->obj, "metadata.ownerReferences") : NULL;
+    json_object *refs = o ? jx_arr(sim_obj_tree(o), "metadata.ownerReferences") : NULL;
     size_t n = refs ? json_object_array_length(refs) : 0;
     for (size_t i = 0; i < n; i++) {
         const char *uid = jx_str(json_object_array_get_idx(refs, i), "uid");
@@ -90,7 +90,7 @@ static void kubelet_on_pod(sim_state *S, const sim_event *e);
 void
 sim_ctl_on_event(sim_state *S, sim_res *r, const sim_event *e)
 {
-    json_object *m = jx_obj(e->obj->obj, "metadata");
+    json_object *m = jx_obj(sim_obj_tree(e->obj), "metadata");
     const char *ns = jx_str_or(m, "namespace", "");
     const char *name = jx_str_or(m, "name", "");
     /* owner reference counts */
@@ -110,7 +110,7 @@ sim_ctl_on_event(sim_state *S, sim_res *r, const sim_event *e)
         if (ns[0]) {
             sim_res *nr = sim_find_res(S, "", "namespaces");
             sim_obj *nso = nr ? sim_lookup(S, nr, "", ns) : NULL;
-            if (nso && jx_get(nso->obj, "metadata.deletionTimestamp"))
+            if (nso && jx_get(sim_obj_tree(nso), "metadata.deletionTimestamp"))
                 push(S, CTL_NS_TERM, nr->store_key, ns, ns, NULL);
         }
         /* a dependent gone may release a foreground owner */
@@ -134,8 +134,9 @@ sim_ctl_on_event(sim_state *S, sim_res *r, const sim_event *e)
         if (e->type == SIM_EV_DELETED) {
             sim_crd_unserve(S, name);
         } else if (e->type == SIM_EV_ADDED ||
-                   !sim_json_equal(jx_get(e->obj->obj, "spec"), jx_get(e->prev->obj, "spec"))) {
-            if (sim_crd_serve(S, e->obj->obj, err, sizeof err) != 0)
+                   !sim_json_equal(jx_get(sim_obj_tree(e->obj), "spec"),
+                                   jx_get(sim_obj_tree(e->prev), "spec"))) {
+            if (sim_crd_serve(S, sim_obj_tree(e->obj), err, sizeof err) != 0)
                 LOG_W("kubesim", "CRD not served", "crd=%s err=%s", name, err);
         }
     }
@@ -257,7 +258,7 @@ owner_alive(sim_state *S, json_object *ref, const char *ns)
     sim_res *r = sim_res_by_kind(&S->res, jx_str(ref, "apiVersion"), jx_str(ref, "kind"));
     if (!r) return 0;
     sim_obj *o = sim_lookup(S, r, r->namespaced ? ns : "", jx_str_or(ref, "name", ""));
-    const char *uid = o ? jx_str(o->obj, "metadata.uid") : NULL;
+    const char *uid = o ? jx_str(sim_obj_tree(o), "metadata.uid") : NULL;
     return uid && jx_str(ref, "uid") && !strcmp(uid, jx_str(ref, "uid"));
 }
 
@@ -268,10 +269,12 @@ gc_gone(sim_state *S, const sim_ctl_item *it)
     size_t n = 0;
     objref *v = all_objects(S, it->ns[0] ? it->ns : NULL, &n);
     for (size_t i = 0; i < n; i++) {
-        json_object *obj = v[i].o->obj;
+        json_object *obj = sim_obj_tree(v[i].o);
         if (!ref_to(obj, it->uid)) continue;
-        const char *ns = jx_str_or(obj, "metadata.namespace", "");
-        const char *name = jx_str_or(obj, "metadata.name", "");
+        /* copies: a write below replaces (and may free) the tree they come from */
+        char ns[256], name[256];
+        snprintf(ns, sizeof ns, "%s", jx_str_or(obj, "metadata.namespace", ""));
+        snprintf(name, sizeof name, "%s", jx_str_or(obj, "metadata.name", ""));
         json_object *refs = jx_arr(obj, "metadata.ownerReferences");
         int other = 0;
         size_t nr = json_object_array_length(refs);
@@ -295,23 +298,25 @@ gc_owner(sim_state *S, const sim_ctl_item *it)
     sim_res *r = res_by_store(S, it->store_key);
     if (!r) return;
     sim_obj *o = sim_lookup(S, r, it->ns, it->name);
-    if (!o || !jx_get(o->obj, "metadata.deletionTimestamp")) return;
-    const char *uid = jx_str(o->obj, "metadata.uid");
+    if (!o || !jx_get(sim_obj_tree(o), "metadata.deletionTimestamp")) return;
+    const char *uid = jx_str(sim_obj_tree(o), "metadata.uid");
     if (!uid || (it->uid[0] && strcmp(uid, it->uid) != 0)) return;
     char uidb[64];
     snprintf(uidb, sizeof uidb, "%s", uid);
-    json_object *f = jx_arr(o->obj, "metadata.finalizers");
+    json_object *f = jx_arr(sim_obj_tree(o), "metadata.finalizers");
     int orphan = has_str(f, "orphan"), fg = has_str(f, "foregroundDeletion");
     if (!orphan && !fg) return;
     size_t n = 0;
     objref *v = all_objects(S, r->namespaced ? it->ns : NULL, &n);
     int blocking = 0;
     for (size_t i = 0; i < n; i++) {
-        json_object *obj = v[i].o->obj;
+        json_object *obj = sim_obj_tree(v[i].o);
         json_object *ref = ref_to(obj, uidb);
         if (!ref) continue;
-        const char *ns = jx_str_or(obj, "metadata.namespace", "");
-        const char *name = jx_str_or(obj, "metadata.name", "");
+        /* copies: a write below replaces (and may free) the tree they come from */
+        char ns[256], name[256];
+        snprintf(ns, sizeof ns, "%s", jx_str_or(obj, "metadata.namespace", ""));
+        snprintf(name, sizeof name, "%s", jx_str_or(obj, "metadata.name", ""));
         if (orphan) {
             sim_internal_update(S, v[i].r, ns, name, drop_ref_fn, uidb, MANAGER_GC);
             continue;
@@ -330,7 +335,7 @@ gc_owner(sim_state *S, const sim_ctl_item *it)
         size_t m = 0;
         objref *w = all_objects(S, r->namespaced ? it->ns : NULL, &m);
         for (size_t i = 0; i < m; i++) {
-            json_object *ref = ref_to(w[i].o->obj, uidb);
+            json_object *ref = ref_to(sim_obj_tree(w[i].o), uidb);
             if (ref && jx_bool(ref, "blockOwnerDeletion", 0)) blocking++;
         }
         free_objects(w, m);
@@ -346,7 +351,7 @@ ns_sa(sim_state *S, const sim_ctl_item *it)
     sim_res *nr = sim_find_res(S, "", "namespaces");
     sim_res *sar = sim_find_res(S, "", "serviceaccounts");
     sim_obj *nso = sim_lookup(S, nr, "", it->ns);
-    if (!nso || jx_get(nso->obj, "metadata.deletionTimestamp") ||
+    if (!nso || jx_get(sim_obj_tree(nso), "metadata.deletionTimestamp") ||
         sim_lookup(S, sar, it->ns, "default"))
         return;
     json_object *sa = json_object_new_object();
@@ -372,14 +377,15 @@ ns_term(sim_state *S, const sim_ctl_item *it)
 {
     sim_res *nr = sim_find_res(S, "", "namespaces");
     sim_obj *nso = sim_lookup(S, nr, "", it->ns);
-    if (!nso || !jx_get(nso->obj, "metadata.deletionTimestamp")) return;
+    if (!nso || !jx_get(sim_obj_tree(nso), "metadata.deletionTimestamp")) return;
     size_t n = 0;
     objref *v = all_objects(S, it->ns, &n);
     size_t left = n;
     for (size_t i = 0; i < n; i++) {
-        json_object *obj = v[i].o->obj;
+        json_object *obj = sim_obj_tree(v[i].o);
         if (!jx_get(obj, "metadata.deletionTimestamp")) {
-            const char *name = jx_str_or(obj, "metadata.name", "");
+            char name[256];
+            snprintf(name, sizeof name, "%s", jx_str_or(obj, "metadata.name", ""));
             sim_internal_delete(S, v[i].r, it->ns, name, "Background", -1);
         }
     }
@@ -394,7 +400,7 @@ ns_term(sim_state *S, const sim_ctl_item *it)
     /* empty: the namespace goes */
     sim_obj *cur = sim_lookup(S, nr, "", it->ns);
     if (!cur) return;
-    json_object *fin = sim_json_copy(cur->obj);
+    json_object *fin = sim_json_copy(sim_obj_tree(cur));
     drop_ns_finalizer(NULL, fin);
     sim_commit(S, nr, SIM_EV_DELETED, fin);
 }
@@ -556,7 +562,7 @@ kubelet_on_pod(sim_state *S, const sim_event *e)
         return;
     }
     if (S->cfg.no_kubelet) return;
-    json_object *pod = o->obj;
+    json_object *pod = sim_obj_tree(o);
     const char *ns = jx_str_or(pod, "metadata.namespace", "");
     const char *name = jx_str_or(pod, "metadata.name", "");
     const char *node = jx_str(pod, "spec.nodeName");

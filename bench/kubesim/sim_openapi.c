@@ -110,7 +110,7 @@ gv_document(sim_state *S, const char *group, const char *version, sim_buf *b)
         sim_res *crdr = sim_find_res(S, "apiextensions.k8s.io", "customresourcedefinitions");
         sim_obj *crd = crdr && r->crd_name ? sim_lookup(S, crdr, "", r->crd_name) : NULL;
         json_object *schema = NULL;
-        json_object *vers = crd ? jx_arr(crd->obj, "spec.versions") : NULL;
+        json_object *vers = crd ? jx_arr(sim_obj_tree(crd), "spec.versions") : NULL;
         for (size_t k = 0; vers && k < json_object_array_length(vers); k++) {
             json_object *v = json_object_array_get_idx(vers, k);
             if (!strcmp(jx_str_or(v, "name", ""), r->version))

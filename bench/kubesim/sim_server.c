@@ -203,6 +203,9 @@ sim_commit(sim_state *S, sim_res *r, int type, json_object *obj)
     sim_obj *keep = e->obj;
     sim_watch_dispatch(S, st, e);
     sim_ctl_on_event(S, r, e);
+    /* versions that are only history keep their text; trees are re-parsed on demand */
+    if (e->prev) sim_obj_drop_tree(e->prev);
+    if (type == SIM_EV_DELETED) sim_obj_drop_tree(e->obj);
     return keep;
 }
 

@@ -2,6 +2,7 @@
 #include "bench/kubesim/sim_store.h"
 
 #include "core/err.h"
+#include "core/jx.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@ sim_obj_new(json_object *obj, uint64_t rv, const char *key)
         return NULL;
     }
     o->refs = 1;
-    o->obj = obj;
+    o->tree_ = obj;
     o->rv = rv;
     o->key = strdup(key);
     const char *txt = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
@@ -47,6 +48,24 @@ sim_obj_new(json_object *obj, uint64_t rv, const char *key)
     return o;
 }
 
+json_object *
+sim_obj_tree(const sim_obj *o)
+{
+    sim_obj *m = (sim_obj *)o; /* a cache: the version itself never changes */
+    if (!m->tree_ && m->json) {
+        const char *err = NULL;
+        m->tree_ = jx_parse(m->json, m->len, &err);
+    }
+    return m->tree_;
+}
+
+void
+sim_obj_drop_tree(sim_obj *o)
+{
+    json_object_put(o->tree_);
+    o->tree_ = NULL;
+}
+
 sim_obj *
 sim_obj_ref(sim_obj *o)
 {
@@ -58,7 +77,7 @@ void
 sim_obj_unref(sim_obj *o)
 {
     if (!o || --o->refs > 0) return;
-    json_object_put(o->obj);
+    json_object_put(o->tree_);
     free(o->json);
     free(o->key);
     free(o);
@@ -194,9 +213,9 @@ static void
 label_index_update(sim_store *s, const char *key, sim_obj *prev, sim_obj *o)
 {
     json_object *pl = NULL, *nl = NULL, *m;
-    if (prev && json_object_object_get_ex(prev->obj, "metadata", &m))
+    if (prev && json_object_object_get_ex(sim_obj_tree(prev), "metadata", &m))
         json_object_object_get_ex(m, "labels", &pl);
-    if (o && json_object_object_get_ex(o->obj, "metadata", &m))
+    if (o && json_object_object_get_ex(sim_obj_tree(o), "metadata", &m))
         json_object_object_get_ex(m, "labels", &nl);
     char ik[640];
     if (pl && json_object_is_type(pl, json_type_object)) {

@@ -21,8 +21,8 @@
 
 typedef struct sim_obj {
     int refs;
-    json_object *obj; /* full object, kind and apiVersion first */
-    char *json;       /* compact text of obj */
+    json_object *tree_; /* parsed object (kind, apiVersion first); use sim_obj_tree() */
+    char *json;         /* compact text of obj */
     size_t len;
     size_t tm_len; /* length of `"kind":..,"apiVersion":..,` after '{' (0 = unknown) */
     uint64_t rv;
@@ -33,6 +33,11 @@ typedef struct sim_obj {
  * (obj is released). */
 sim_obj *sim_obj_new(json_object *obj, uint64_t rv, const char *key);
 sim_obj *sim_obj_ref(sim_obj *o);
+/* The parsed object (borrowed, never modify). Versions that are only history
+ * keep their text alone (sim_obj_drop_tree); the tree is parsed again on
+ * demand. NULL only if that parse fails for lack of memory. */
+json_object *sim_obj_tree(const sim_obj *o);
+void sim_obj_drop_tree(sim_obj *o);
 void sim_obj_unref(sim_obj *o);
 
 enum { SIM_EV_ADDED = 1, SIM_EV_MODIFIED, SIM_EV_DELETED };

@@ -110,7 +110,7 @@ printer_columns(sim_state *S, const sim_res *r)
     if (r->hook != SIM_HOOK_CUSTOM || !r->crd_name) return NULL;
     sim_res *cr = sim_find_res(S, "apiextensions.k8s.io", "customresourcedefinitions");
     sim_obj *crd = cr ? sim_lookup(S, cr, "", r->crd_name) : NULL;
-    json_object *vers = crd ? jx_arr(crd->obj, "spec.versions") : NULL;
+    json_object *vers = crd ? jx_arr(sim_obj_tree(crd), "spec.versions") : NULL;
     for (size_t i = 0; vers && i < json_object_array_length(vers); i++) {
         json_object *v = json_object_array_get_idx(vers, i);
         if (!strcmp(jx_str_or(v, "name", ""), r->version))
@@ -209,7 +209,7 @@ sim_table_build(sim_state *S, const sim_res *r, sim_obj *const *objs, size_t n, 
     json_object_object_add(t, "columnDefinitions", cols);
     json_object *rows = json_object_new_array();
     for (size_t i = 0; i < n; i++) {
-        json_object *o = objs[i]->obj;
+        json_object *o = sim_obj_tree(objs[i]);
         json_object *row = json_object_new_object();
         json_object *cells = json_object_new_array();
         json_object_array_add(cells, json_object_new_string(jx_str_or(o, "metadata.name", "")));

@@ -87,8 +87,8 @@ matches(sim_watch *w, const sim_obj *o)
         size_t n = strlen(w->ns);
         if (strncmp(o->key, w->ns, n) != 0 || o->key[n] != '/') return 0;
     }
-    if (w->ls && !sim_selector_matches_obj(w->ls, o->obj)) return 0;
-    if (w->fs && !sim_fsel_matches(w->fs, o->obj)) return 0;
+    if (w->ls && !sim_selector_matches_obj(w->ls, sim_obj_tree(o))) return 0;
+    if (w->fs && !sim_fsel_matches(w->fs, sim_obj_tree(o))) return 0;
     return 1;
 }
 

@@ -483,7 +483,7 @@ do_create(sim_state *S, sim_res *r, const char *ns, json_object *obj, const char
             if (rq) sim_reply_json(rq, 404, sim_status_not_found(nr, ns), NULL);
             return 404;
         }
-        if (jx_get(nso->obj, "metadata.deletionTimestamp")) {
+        if (jx_get(sim_obj_tree(nso), "metadata.deletionTimestamp")) {
             json_object_put(obj);
             if (rq) sim_reply_json(rq, 403, sim_status_forbidden_terminating(r, nm, ns), NULL);
             return 403;
@@ -610,23 +610,23 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
     char av[256];
     res_av(r, av, sizeof av);
     nobj = sim_meta_reorder(nobj, r->kind, av);
-    restore_server_meta(nobj, old->obj);
+    restore_server_meta(nobj, sim_obj_tree(old));
     if (!fields_src) fields_src = nobj; /* read only, before managedFields change */
     sim_schema_report rep;
     sim_schema_report_init(&rep);
-    if (rq && apply_schema(rq, nobj, old->obj, &rep) != 0) {
+    if (rq && apply_schema(rq, nobj, sim_obj_tree(old), &rep) != 0) {
         sim_schema_report_fini(&rep);
         json_object_put(nobj);
         return 422;
     }
-    if (rq && check_core(rq, nobj, old->obj) != 0) {
+    if (rq && check_core(rq, nobj, sim_obj_tree(old)) != 0) {
         sim_schema_report_fini(&rep);
         json_object_put(nobj);
         return 422;
     }
-    sim_core_admit_update(S, r, nobj, old->obj);
+    sim_core_admit_update(S, r, nobj, sim_obj_tree(old));
     sim_core_normalize(r, nobj);
-    json_object *om = jx_obj(old->obj, "metadata");
+    json_object *om = jx_obj(sim_obj_tree(old), "metadata");
     json_object *nm = meta_of(nobj);
     const char *name = jx_str_or(om, "name", "");
     /* no new finalizers while deleting */
@@ -665,17 +665,17 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
         }
         sim_buf_free(&added);
     }
-    if (has_generation(r) && !spec_equal(nobj, old->obj)) {
+    if (has_generation(r) && !spec_equal(nobj, sim_obj_tree(old))) {
         int64_t g = jx_int(om, "generation", 1);
         json_object_object_add(nm, "generation", json_object_new_int64(g + 1));
     }
     char *warn = warning_headers(&rep);
     sim_schema_report_fini(&rep);
-    if (noop_equal(nobj, old->obj)) {
+    if (noop_equal(nobj, sim_obj_tree(old))) {
         json_object_put(nobj);
         if (rq) {
             if (reply_scale)
-                sim_reply_json(rq, 200, sim_scale_of(r, old->obj), warn);
+                sim_reply_json(rq, 200, sim_scale_of(r, sim_obj_tree(old)), warn);
             else
                 sim_reply_obj(rq, 200, old, warn);
         }
@@ -699,7 +699,7 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
                                                                    JSON_C_TO_STRING_NOSLASHESCAPE);
         char *copy = txt ? strdup(txt) : NULL;
         json_object_put(nobj);
-        json_object *fin = sim_json_copy(old->obj);
+        json_object *fin = sim_json_copy(sim_obj_tree(old));
         sim_commit(S, r, SIM_EV_DELETED, fin);
         if (rq) {
             sim_record(rq, 200);
@@ -720,7 +720,7 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
     }
     if (rq) {
         if (reply_scale)
-            sim_reply_json(rq, 200, sim_scale_of(r, so->obj), warn);
+            sim_reply_json(rq, 200, sim_scale_of(r, sim_obj_tree(so)), warn);
         else
             sim_reply_obj(rq, 200, so, warn);
     }
@@ -871,7 +871,7 @@ sim_write_update(sim_rq *rq)
         }
     }
     const char *buid = jx_str(body, "metadata.uid");
-    const char *ouid = jx_str(old->obj, "metadata.uid");
+    const char *ouid = jx_str(sim_obj_tree(old), "metadata.uid");
     if (buid && buid[0] && ouid && strcmp(buid, ouid) != 0) {
         char q[512], m[512];
         snprintf(m, sizeof m,
@@ -886,13 +886,13 @@ sim_write_update(sim_rq *rq)
     }
     json_object *nobj, *fsrc = NULL;
     if (scale) {
-        nobj = scale_apply(r, body, old->obj);
+        nobj = scale_apply(r, body, sim_obj_tree(old));
         fsrc = json_object_new_object();
         jx_set(fsrc, "spec.replicas", json_object_new_int(0));
         json_object_put(body);
     } else {
         /* a PUT sets every field it sends: managedFields come from the new object */
-        nobj = subresource_merge(r, rq->sub, body, old->obj);
+        nobj = subresource_merge(r, rq->sub, body, sim_obj_tree(old));
     }
     finish_update(S, r, rq, old, nobj, fsrc, 0, rq->manager, rq->sub, scale);
     json_object_put(fsrc);
@@ -947,9 +947,9 @@ sim_write_patch(sim_rq *rq)
     }
     int scale = !strcmp(rq->sub, "scale");
     /* the patch functions never modify their input: the stored tree itself is the base */
-    json_object *base = scale                        ? sim_scale_of(r, old->obj)
+    json_object *base = scale                        ? sim_scale_of(r, sim_obj_tree(old))
                         : sim_obj_needs_view(r, old) ? sim_obj_view(S, r, old)
-                                                     : json_object_get(old->obj);
+                                                     : json_object_get(sim_obj_tree(old));
     json_object *res = NULL;
     char err[256] = "";
     if (kind == P_MERGE || kind == P_APPLY) {
@@ -1006,7 +1006,7 @@ sim_write_patch(sim_rq *rq)
         return;
     }
     const char *puid = jx_str(res, "metadata.uid");
-    const char *ouid = jx_str(old->obj, "metadata.uid");
+    const char *ouid = jx_str(sim_obj_tree(old), "metadata.uid");
     if (!scale && ouid && (!puid || strcmp(puid, ouid) != 0) && jx_get(res, "metadata.uid")) {
         sim_causes c;
         sim_causes_init(&c);
@@ -1023,11 +1023,11 @@ sim_write_patch(sim_rq *rq)
     json_object *nobj;
     json_object *fsrc = patch;
     if (scale) {
-        nobj = scale_apply(r, res, old->obj);
+        nobj = scale_apply(r, res, sim_obj_tree(old));
         fsrc = res;
     } else {
         /* res moves into nobj; for a JSON patch the new object names the fields */
-        nobj = subresource_merge(r, rq->sub, res, old->obj);
+        nobj = subresource_merge(r, rq->sub, res, sim_obj_tree(old));
         if (kind == P_JSON) fsrc = NULL;
         res = NULL;
     }
@@ -1042,7 +1042,7 @@ sim_internal_update(sim_state *S, sim_res *r, const char *ns, const char *name,
 {
     sim_obj *old = sim_lookup(S, r, ns, name);
     if (!old) return ERR_NOTFOUND;
-    json_object *n = sim_json_copy(old->obj);
+    json_object *n = sim_json_copy(sim_obj_tree(old));
     if (!n) return ERR_NOMEM;
     if (fn(ud, n) != 0) {
         json_object_put(n);
@@ -1136,7 +1136,7 @@ do_delete(sim_state *S, sim_res *r, const char *ns, const char *name, const dele
         if (rq) sim_reply_json(rq, 404, sim_status_not_found(r, name), NULL);
         return 404;
     }
-    const char *uid = jx_str(old->obj, "metadata.uid");
+    const char *uid = jx_str(sim_obj_tree(old), "metadata.uid");
     char qk[512];
     sim_res_qualified_kind(r, qk, sizeof qk);
     if (o->pre_uid && uid && strcmp(o->pre_uid, uid) != 0) {
@@ -1161,13 +1161,14 @@ do_delete(sim_state *S, sim_res *r, const char *ns, const char *name, const dele
             sim_reply_json(rq, 409, sim_status_conflict_msg(qk, r->group, r->kind, name, m), NULL);
         return 409;
     }
-    json_object *om = jx_obj(old->obj, "metadata");
+    json_object *om = jx_obj(sim_obj_tree(old), "metadata");
     int deleting = jx_get(om, "deletionTimestamp") != NULL;
     int is_pod = r->hook == SIM_HOOK_POD;
-    int bound = is_pod && jx_str(old->obj, "spec.nodeName") && jx_str(old->obj, "spec.nodeName")[0];
+    int bound = is_pod && jx_str(sim_obj_tree(old), "spec.nodeName") &&
+                jx_str(sim_obj_tree(old), "spec.nodeName")[0];
     long grace = o->grace;
     if (is_pod && grace < 0)
-        grace = (long)jx_int(old->obj, "spec.terminationGracePeriodSeconds", 30);
+        grace = (long)jx_int(sim_obj_tree(old), "spec.terminationGracePeriodSeconds", 30);
     if (is_pod && !bound) grace = 0;
     json_object *fins = jx_arr(om, "finalizers");
     size_t nfins = fins ? json_object_array_length(fins) : 0;
@@ -1179,7 +1180,7 @@ do_delete(sim_state *S, sim_res *r, const char *ns, const char *name, const dele
             if (rq) sim_reply_obj(rq, 200, old, NULL);
             return 200;
         }
-        json_object *n = sim_json_copy(old->obj);
+        json_object *n = sim_json_copy(sim_obj_tree(old));
         json_object *nm = meta_of(n);
         json_object_object_add(nm, "deletionTimestamp", json_object_new_string(now));
         json_object_object_add(nm, "deletionGracePeriodSeconds", json_object_new_int(0));
@@ -1204,7 +1205,7 @@ do_delete(sim_state *S, sim_res *r, const char *ns, const char *name, const dele
         int64_t cur_grace = jx_int(om, "deletionGracePeriodSeconds", 0);
         if (is_pod && nfins == 0 && (grace == 0 || grace < cur_grace)) {
             if (grace == 0) {
-                json_object *fin = sim_json_copy(old->obj);
+                json_object *fin = sim_json_copy(sim_obj_tree(old));
                 json_object *fm = meta_of(fin);
                 json_object_object_add(fm, "deletionGracePeriodSeconds", json_object_new_int(0));
                 const sim_obj *so = sim_commit(S, r, SIM_EV_DELETED, fin);
@@ -1229,7 +1230,7 @@ do_delete(sim_state *S, sim_res *r, const char *ns, const char *name, const dele
         add_fin = "orphan";
     int graceful_pod = is_pod && bound && grace > 0;
     if (nfins || add_fin || graceful_pod) {
-        json_object *n = sim_json_copy(old->obj);
+        json_object *n = sim_json_copy(sim_obj_tree(old));
         json_object *nm = meta_of(n);
         if (add_fin && !str_in_array(jx_arr(nm, "finalizers"), add_fin)) {
             json_object *fa = jx_arr(nm, "finalizers");
@@ -1261,7 +1262,7 @@ do_delete(sim_state *S, sim_res *r, const char *ns, const char *name, const dele
         return 200;
     }
     /* gone now */
-    json_object *fin = sim_json_copy(old->obj);
+    json_object *fin = sim_json_copy(sim_obj_tree(old));
     if (is_pod) {
         json_object *fm = meta_of(fin);
         json_object_object_add(fm, "deletionTimestamp", json_object_new_string(now));
@@ -1335,9 +1336,9 @@ sim_write_delete_collection(sim_rq *rq)
                    "\"%llu\"},\"items\":[",
                    rq->res->list_kind, res_av(rq->res, av, sizeof av), (unsigned long long)S->rv);
     for (size_t i = 0; i < n; i++) {
-        if (!ls || sim_selector_matches_obj(ls, v[i]->obj)) {
+        if (!ls || sim_selector_matches_obj(ls, sim_obj_tree(v[i]))) {
             char nm[256];
-            snprintf(nm, sizeof nm, "%s", jx_str_or(v[i]->obj, "metadata.name", ""));
+            snprintf(nm, sizeof nm, "%s", jx_str_or(sim_obj_tree(v[i]), "metadata.name", ""));
             if (cnt++) sim_buf_puts(&b, ",");
             sim_obj_text(S, rq->res, v[i], 1, &b);
             do_delete(S, rq->res, rq->ns, nm, &o, NULL);
@@ -1379,8 +1380,8 @@ sim_write_binding(sim_rq *rq)
         sim_reply_json(rq, 422, st, NULL);
         return;
     }
-    const char *cur = jx_str(old->obj, "spec.nodeName");
-    if ((cur && cur[0]) || jx_get(old->obj, "metadata.deletionTimestamp")) {
+    const char *cur = jx_str(sim_obj_tree(old), "spec.nodeName");
+    if ((cur && cur[0]) || jx_get(sim_obj_tree(old), "metadata.deletionTimestamp")) {
         char m[512];
         if (cur && cur[0])
             snprintf(m, sizeof m, "pod %s is already assigned to node \"%s\"", rq->name, cur);
@@ -1393,7 +1394,7 @@ sim_write_binding(sim_rq *rq)
                        NULL);
         return;
     }
-    json_object *n = sim_json_copy(old->obj);
+    json_object *n = sim_json_copy(sim_obj_tree(old));
     jx_set_str(n, "spec.nodeName", node);
     sim_core_pod_condition(n, "PodScheduled", "True", NULL);
     const sim_obj *so = sim_commit(S, r, SIM_EV_MODIFIED, sim_meta_reorder(n, "Pod", "v1"));
