@@ -458,6 +458,63 @@ test_runtime_crd(void **state)
     sim_stop(s);
 }
 
+/* Selector lists served from the label index agree with a plain reading:
+ * namespaces, IN, EQ with other requirements, labels changed and removed. */
+static void
+test_label_index_lists(void **state)
+{
+    (void)state;
+    sim_config cfg;
+    sim_config_defaults(&cfg);
+    sim_server *s = start(&cfg);
+    const char *u = sim_url(s);
+    resp r = req(u, "POST", "/api/v1/namespaces", "application/json",
+                 "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"other\"}}",
+                 NULL, NULL);
+    rfree(&r);
+    static const char *const ns[] = {"default", "other"};
+    for (int i = 0; i < 30; i++) {
+        char path[128], body[256];
+        snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps", ns[i % 2]);
+        snprintf(body, sizeof body,
+                 "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c%02d\","
+                 "\"labels\":{\"app\":\"%c\",\"tier\":\"%s\"}}}",
+                 i, 'a' + i % 3, i % 5 ? "web" : "db");
+        r = req(u, "POST", path, "application/json", body, NULL, NULL);
+        assert_int_equal(r.code, 201);
+        rfree(&r);
+    }
+    /* move one object out of app=a and strip another's labels */
+    r = req(u, "PATCH", CMS "/c00", "application/merge-patch+json",
+            "{\"metadata\":{\"labels\":{\"app\":\"z\"}}}", NULL, NULL);
+    rfree(&r);
+    r = req(u, "PATCH", CMS "/c06", "application/merge-patch+json",
+            "{\"metadata\":{\"labels\":null}}", NULL, NULL);
+    rfree(&r);
+    static const struct {
+        const char *path;
+        int want;
+    } rows[] = {
+        /* app=a: i%3==0 -> 0,3,...,27 (10); c00 moved, c06 stripped */
+        {"/api/v1/configmaps?labelSelector=app%3Da", 8},
+        {CMS "?labelSelector=app%3Da", 3},                         /* 12,18,24 in default */
+        {"/api/v1/configmaps?labelSelector=app+in+(a,b)", 18},     /* 20 - 2 */
+        {"/api/v1/configmaps?labelSelector=app%3Db,tier%3Ddb", 2}, /* 10, 25 */
+        {"/api/v1/configmaps?labelSelector=app%3Dz", 1},
+        {"/api/v1/configmaps?labelSelector=app%21%3Da", 22}, /* != also matches unlabelled */
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        r = req(u, "GET", rows[i].path, NULL, NULL, NULL, NULL);
+        assert_int_equal(r.code, 200);
+        json_object *l = rjson(&r);
+        int n = (int)json_object_array_length(jx_arr(l, "items"));
+        if (n != rows[i].want) fail_msg("%s: %d items, want %d", rows[i].path, n, rows[i].want);
+        json_object_put(l);
+        rfree(&r);
+    }
+    sim_stop(s);
+}
+
 /* resourceVersion edge cases on LIST and WATCH. */
 static void
 test_resource_versions(void **state)
@@ -648,10 +705,10 @@ main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tls_kubeconfig),  cmocka_unit_test(test_faults),
-        cmocka_unit_test(test_faults_part2),    cmocka_unit_test(test_request_log_and_metrics),
-        cmocka_unit_test(test_runtime_crd),     cmocka_unit_test(test_resource_versions),
-        cmocka_unit_test(test_malformed_input),
+        cmocka_unit_test(test_tls_kubeconfig),    cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_faults_part2),      cmocka_unit_test(test_request_log_and_metrics),
+        cmocka_unit_test(test_runtime_crd),       cmocka_unit_test(test_label_index_lists),
+        cmocka_unit_test(test_resource_versions), cmocka_unit_test(test_malformed_input),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
