@@ -169,6 +169,54 @@ test_tls_kubeconfig(void **state)
     assert_int_not_equal(access(path, F_OK), 0); /* the temporary kubeconfig is removed */
 }
 
+/* --tls-cert/--tls-key: the given certificate is served and put into the kubeconfig. */
+static void
+test_tls_given_cert(void **state)
+{
+    (void)state;
+    if (access("/usr/bin/openssl", X_OK) != 0) {
+        fprintf(stderr, "SKIP test_tls_given_cert: no openssl command\n");
+        skip();
+    }
+    char dir[] = "/tmp/kubesim-tls-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cmd[1024], cert[128], key[128];
+    snprintf(cert, sizeof cert, "%s/c.pem", dir);
+    snprintf(key, sizeof key, "%s/k.pem", dir);
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+             "-subj /CN=given -addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s "
+             ">/dev/null 2>&1",
+             key, cert);
+    assert_int_equal(system(cmd), 0);
+    sim_config cfg;
+    sim_config_defaults(&cfg);
+    cfg.tls_cert = cert;
+    cfg.tls_key = key;
+    sim_server *s = start(&cfg);
+    FILE *f = fopen(cert, "r");
+    char pem[8192];
+    size_t n = fread(pem, 1, sizeof pem - 1, f);
+    pem[n] = '\0';
+    fclose(f);
+    resp r = req(sim_url(s), "GET", "/api", NULL, NULL, NULL, pem);
+    assert_int_equal(r.code, 200);
+    assert_non_null(strstr(r.body, "APIVersions"));
+    rfree(&r);
+    sim_stop(s);
+    /* a key that is not the certificate's fails at start */
+    char err[256];
+    sim_config bad;
+    sim_config_defaults(&bad);
+    bad.quiet = 1;
+    bad.tls_cert = cert;
+    bad.tls_key = cert;
+    assert_null(sim_start(&bad, err, sizeof err));
+    assert_non_null(strstr(err, "--tls-cert"));
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 #define CMS "/api/v1/namespaces/default/configmaps"
 #define CM_BODY(n)                                                                                 \
     "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"" n "\"}}"
@@ -705,10 +753,15 @@ main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tls_kubeconfig),    cmocka_unit_test(test_faults),
-        cmocka_unit_test(test_faults_part2),      cmocka_unit_test(test_request_log_and_metrics),
-        cmocka_unit_test(test_runtime_crd),       cmocka_unit_test(test_label_index_lists),
-        cmocka_unit_test(test_resource_versions), cmocka_unit_test(test_malformed_input),
+        cmocka_unit_test(test_tls_kubeconfig),
+        cmocka_unit_test(test_tls_given_cert),
+        cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_faults_part2),
+        cmocka_unit_test(test_request_log_and_metrics),
+        cmocka_unit_test(test_runtime_crd),
+        cmocka_unit_test(test_label_index_lists),
+        cmocka_unit_test(test_resource_versions),
+        cmocka_unit_test(test_malformed_input),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
