@@ -117,6 +117,14 @@ load_blob(json_object *obj, const char *key, char **out, size_t *len)
 int
 hh__kubeconfig_load(harness *h, const char *path, int keep_url)
 {
+    /* A harness that starts kubesim again reloads its kubeconfig: release
+     * what the previous load kept. */
+    free(h->token);
+    free(h->ca_pem);
+    free(h->cert_pem);
+    free(h->key_pem);
+    h->token = h->ca_pem = h->cert_pem = h->key_pem = NULL;
+    h->ca_len = h->cert_len = h->key_len = 0;
     size_t len = 0;
     char *text = slurp(path, &len);
     if (text == NULL) {
