@@ -25,17 +25,25 @@ typedef struct {
     const char *args[12];
     int min_warm;       /* at least this many warm claims */
     int exact_critical; /* the pool never runs dry: every warm claim costs exactly 2 */
+    int sweep_rounds;   /* --sweep: rounds expected in config.sweep.rounds */
 } claim_row;
 
 static const claim_row claim_rows[] = {
     {"poisson 40/s for 2 s on a pool of 20",
      {"--pool", "20", "--sandboxes", "30", "--rate", "40", "--duration", "2", NULL},
      1,
-     1},
+     1,
+     0},
     {"burst of 30 on a pool of 10: the first 10 at least are warm",
      {"--pool", "10", "--sandboxes", "0", "--burst", "30", NULL},
      10,
+     0,
      0},
+    {"sweep of two rates on one setup",
+     {"--pool", "20", "--sandboxes", "0", "--sweep", "20,60", "--duration", "1", NULL},
+     1,
+     1,
+     2},
 };
 
 static char *
@@ -146,6 +154,20 @@ test_claim_row(void **state)
     assert_true(num(r, "controller.peak_rss_bytes") > 0);
     assert_true(jx_int(r, "config.run.request_log_lost", -1) == 0);
     assert_non_null(jx_obj(r, "machine"));
+    if (row->sweep_rounds) {
+        json_object *rounds = jx_arr(r, "config.sweep.rounds");
+        assert_non_null(rounds);
+        assert_int_equal(json_object_array_length(rounds), row->sweep_rounds);
+        for (int i = 0; i < row->sweep_rounds; i++) {
+            json_object *x = json_object_array_get_idx(rounds, (size_t)i);
+            assert_true(jx_int(x, "count", 0) > 0);
+            assert_int_equal(jx_int(x, "warm", -1) + jx_int(x, "cold", -1), jx_int(x, "count", 0));
+            assert_non_null(jx_get(x, "meets_goal"));
+        }
+        /* the stable figures are the last round's (60/s for 1 s) */
+        assert_true(json_object_get_double(jx_get(r, "config.rate")) == 60.0);
+        assert_true(count == (double)jx_int(json_object_array_get_idx(rounds, 1), "count", 0));
+    }
     json_object_put(r);
     free(text);
     unlink(out);

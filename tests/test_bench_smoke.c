@@ -182,6 +182,8 @@ static const fail_row fail_rows[] = {
     {"unknown flag", {"--pools", "3", NULL}, 1, "unknown flag"},
     {"bad number", {"--pool", "-1", NULL}, 1, "--pool must be in"},
     {"burst and rate together", {"--burst", "5", "--rate", "3", NULL}, 1, "--burst excludes"},
+    {"sweep and rate together", {"--sweep", "10,20", "--rate", "3", NULL}, 1, "--sweep excludes"},
+    {"bad sweep list", {"--sweep", "10,,x", NULL}, 1, "--sweep takes"},
 };
 
 static void
