@@ -8,6 +8,7 @@
 #
 #   bench/demo.sh [N]            env: BUILD=build  DEMO_TIMEOUT_S=120
 #                                     DEMO_SHARDS (default: online CPUs)
+#                                     DEMO_KEEP=1 keeps the logs and cache in $TMPDIR
 set -euo pipefail
 
 N=${1:-${DEMO_N:-200}}
@@ -30,7 +31,7 @@ CTL_PID=""
 cleanup() {
   [ -n "$CTL_PID" ] && kill -TERM "$CTL_PID" 2>/dev/null && wait "$CTL_PID" 2>/dev/null || true
   [ -n "$SIM_PID" ] && kill -TERM "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null || true
-  rm -rf "$TMP"
+  if [ -n "${DEMO_KEEP:-}" ]; then echo "demo: logs kept in $TMP" >&2; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
 show_logs() {
@@ -76,8 +77,13 @@ url, n, timeout_s = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 pids = {"controller": int(sys.argv[4]), "kubesim": int(sys.argv[5])}
 
 def cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        name = [k for k, p in pids.items() if p == pid][0]
+        print("demo: the %s (pid %d) exited during the run" % (name, pid), file=sys.stderr)
+        sys.exit(6)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 u = urllib.parse.urlparse(url)
 PATH = "/apis/agents.x-k8s.io/v1beta1/namespaces/default/sandboxes"

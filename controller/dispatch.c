@@ -181,15 +181,21 @@ on_write(const kube_result *res, void *udata)
             atomic_fetch_add(&d->n_write_failures, 1);
             log_write_failure(w, tc->t->key, res);
         }
-        /* The returned object (not a Status) stands in for the cache on the next pass. */
+        /* The returned object (not a Status) stands in for the cache on the
+         * next pass. It goes to a worker thread, and json-c's reference
+         * counts are not atomic: the body stays with the kube client (which
+         * puts it on this thread after the callback) and the worker gets a
+         * copy of its own. */
         json_object *obj = NULL;
         if (!res->err && res->body && json_object_is_type(res->body, json_type_object) &&
-            strcmp(jx_str_or(res->body, "kind", ""), "Status") != 0)
-            obj = res->body;
+            strcmp(jx_str_or(res->body, "kind", ""), "Status") != 0 &&
+            json_object_deep_copy(res->body, &obj, NULL) != 0)
+            obj = NULL;
         if (rec_ticket_set_outcome(tc->t, i, res->err, res->http_status, res->reason, res->message,
                                    obj) != 0)
             LOG_E("dispatch", "cannot record a write outcome", "key=%s tag=%s err=%s", tc->t->key,
                   w->tag ? w->tag : "", err_str(ERR_NOMEM));
+        json_object_put(obj); /* the outcome holds its own reference */
     }
     write_done(d, tc);
     request_end(d);

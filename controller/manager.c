@@ -104,6 +104,26 @@ key_split(const char *key, char *kind, size_t kl, char *ns, size_t nl, char *nam
     return 0;
 }
 
+/* json-c reference counts are not atomic, and a write body may share
+ * sub-objects (template volumes, ownerReferences) with objects this worker
+ * still holds (the store view is gone, but recalled and parked outcomes are
+ * not). Give the I/O thread bodies that share nothing. */
+static void
+own_bodies(rec_result *out)
+{
+    for (size_t i = 0; i < out->n_writes; i++) {
+        json_object *b = out->writes[i].body, *copy = NULL;
+        if (b == NULL) continue;
+        if (json_object_deep_copy(b, &copy, NULL) != 0) {
+            out->error = ERR_NOMEM;
+            snprintf(out->error_msg, sizeof out->error_msg, "out of memory");
+            copy = NULL; /* the dispatcher refuses a NULL body: the pass is retried */
+        }
+        out->writes[i].body = copy;
+        json_object_put(b);
+    }
+}
+
 static void
 on_process(void *udata, int shard, const char *key, const rec_outcome *oc, size_t n,
            rec_result *out)
@@ -117,6 +137,7 @@ on_process(void *udata, int shard, const char *key, const rec_outcome *oc, size_
     for (size_t i = 0; i < sizeof kind_table / sizeof kind_table[0]; i++) {
         if (strcmp(kind_table[i].prefix, kind) != 0) continue;
         int rc = kind_table[i].process(m, shard, ns, name, oc, n, out);
+        own_bodies(out);
         if (rc != 0) {
             out->error = rc;
             snprintf(out->error_msg, sizeof out->error_msg, "%s", err_str(rc));
