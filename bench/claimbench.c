@@ -754,6 +754,7 @@ config_json(const cb_run *r, const cb_figures *g)
     jx_set(c, "burst", o->burst ? json_object_new_int64(o->burst) : NULL);
     jx_set(c, "seed", json_object_new_int64(o->seed));
     jx_set(c, "inflight", json_object_new_int64(o->inflight));
+    jx_set(c, "connections", json_object_new_int64(o->cli.connections));
     jx_set(c, "timeout_s", bench_json_double(o->cli.timeout_s));
     jx_set(c, "settle_s", bench_json_double(o->settle_s));
     jx_set(c, "namespace", json_object_new_string(o->cli.ns));
@@ -886,7 +887,9 @@ run(cb_run *r, struct ev_loop *loop)
                          .controller_pid = o->cli.controller_pid,
                          .keep_tmp = o->cli.keep};
     int rc = bench_env_start(&r->env, &eo, r->why, sizeof r->why);
-    if (rc == 0) rc = bench_kc_open(&r->k, loop, r->env.kubeconfig, CB_UA, r->why, sizeof r->why);
+    if (rc == 0)
+        rc = bench_kc_open(&r->k, loop, r->env.kubeconfig, CB_UA, o->cli.connections, r->why,
+                           sizeof r->why);
     if (rc != 0) return rc;
     r->k.check = bench_env_check;
     r->k.check_ud = &r->env;
@@ -915,6 +918,7 @@ main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    bench_raise_nofile();
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "claimbench: cannot initialise libcurl\n");
         return 1;

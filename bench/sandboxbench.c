@@ -338,6 +338,7 @@ config_json(const sb_opts *o, const bench_env *env)
     json_object *c = json_object_new_object();
     jx_set(c, "sandboxes", json_object_new_int64(o->n));
     jx_set(c, "inflight", json_object_new_int64(o->inflight));
+    jx_set(c, "connections", json_object_new_int64(o->cli.connections));
     jx_set(c, "timeout_s", bench_json_double(o->cli.timeout_s));
     jx_set(c, "settle_s", bench_json_double(o->settle_s));
     jx_set(c, "namespace", json_object_new_string(o->cli.ns));
@@ -366,6 +367,7 @@ main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    bench_raise_nofile();
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "sandboxbench: cannot initialise libcurl\n");
         return 1;
@@ -393,7 +395,9 @@ main(int argc, char **argv)
                          .keep_tmp = o.cli.keep};
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     int rc = loop ? bench_env_start(&r.env, &eo, r.why, sizeof r.why) : ERR_NOMEM;
-    if (rc == 0) rc = bench_kc_open(&r.k, loop, r.env.kubeconfig, SB_UA, r.why, sizeof r.why);
+    if (rc == 0)
+        rc = bench_kc_open(&r.k, loop, r.env.kubeconfig, SB_UA, o.cli.connections, r.why,
+                           sizeof r.why);
     if (rc == 0) {
         r.k.check = bench_env_check;
         r.k.check_ud = &r.env;

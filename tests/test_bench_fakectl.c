@@ -323,7 +323,8 @@ main(int argc, char **argv)
     }
     struct ev_loop *loop = ev_default_loop(0); /* signal watchers */
     char err[256];
-    if (bench_kc_open(&F.k, loop, kubeconfig, "agent-sandbox-controller/fake", err, sizeof err)) {
+    if (bench_kc_open(&F.k, loop, kubeconfig, "agent-sandbox-controller/fake", 0, err,
+                      sizeof err)) {
         fprintf(stderr, "fakectl: %s\n", err);
         return 2;
     }

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "core/err.h"
 
@@ -14,6 +15,17 @@ bench_cli_init(bench_cli *c, const char *default_ns, double default_timeout_s)
     memset(c, 0, sizeof *c);
     c->ns = default_ns;
     c->timeout_s = default_timeout_s;
+    c->connections = 256;
+}
+
+void
+bench_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 }
 
 int
@@ -97,6 +109,14 @@ bench_cli_opt(bench_cli *c, int opt, const char *arg, char *err, size_t errlen)
     case BENCH_OPT_KEEP:
         c->keep = 1;
         return 0;
+    case BENCH_OPT_CONNECTIONS:
+        if (bench_parse_long(arg, 0, 100000, &l) != 0) {
+            snprintf(err, errlen, "--connections must be in [0, 100000] (0: no cap), got '%s'",
+                     arg);
+            return ERR_INVALID;
+        }
+        c->connections = (int)l;
+        return 0;
     case BENCH_OPT_HELP:
         c->help = 1;
         return 0;
@@ -120,6 +140,8 @@ bench_cli_usage(FILE *out)
         "  --extra-controller-flag F   pass F to the controller (repeatable)\n"
         "  --extra-kubesim-flag F      pass F to kubesim (repeatable)\n"
         "  --keep                      keep the temporary directory (kubeconfig, logs, cache)\n"
+        "  --connections N             this client's connections to the server at most\n"
+        "                              (default 256; 0: one per request in flight)\n"
         "  --help\n",
         out);
 }

@@ -10,6 +10,7 @@
  *   --extra-controller-flag F   one more controller argument (repeatable)
  *   --extra-kubesim-flag F      one more kubesim argument (repeatable)
  *   --keep                      keep the temporary directory (logs, cache)
+ *   --connections N             the benchmark client's connections at most (256)
  * Memory: strings point into argv. Returns 0 or ERR_INVALID with a message.
  */
 #ifndef ASC_BENCH_CLI_H
@@ -34,6 +35,7 @@ enum {
     BENCH_OPT_EXTRA_KUBESIM,
     BENCH_OPT_KEEP,
     BENCH_OPT_HELP,
+    BENCH_OPT_CONNECTIONS,
     BENCH_OPT_FIRST_OWN = 1100, /* a bench's own options start here */
 };
 
@@ -49,6 +51,7 @@ enum {
         {"extra-controller-flag", required_argument, NULL, BENCH_OPT_EXTRA_CONTROLLER},            \
         {"extra-kubesim-flag", required_argument, NULL, BENCH_OPT_EXTRA_KUBESIM},                  \
         {"keep", no_argument, NULL, BENCH_OPT_KEEP},                                               \
+        {"connections", required_argument, NULL, BENCH_OPT_CONNECTIONS},                           \
     {                                                                                              \
         "help", no_argument, NULL, BENCH_OPT_HELP                                                  \
     }
@@ -61,6 +64,7 @@ typedef struct bench_cli {
     const char *sim_args[BENCH_CLI_MAX_EXTRA + 1];
     size_t nctl, nsim;
     int keep, help;
+    int connections; /* the bench client's connection cap (default 256) */
 } bench_cli;
 
 void bench_cli_init(bench_cli *c, const char *default_ns, double default_timeout_s);
@@ -68,6 +72,10 @@ void bench_cli_init(bench_cli *c, const char *default_ns, double default_timeout
 int bench_cli_opt(bench_cli *c, int opt, const char *arg, char *err, size_t errlen);
 /* The shared part of --help. */
 void bench_cli_usage(FILE *out);
+
+/* Raise this process's soft limit of open files to the hard limit (the
+ * children inherit it): a burst holds a socket per request in flight. */
+void bench_raise_nofile(void);
 
 /* Whole-string numbers in [min, max]. 0 or ERR_INVALID. */
 int bench_parse_long(const char *s, long min, long max, long *out);

@@ -18,7 +18,7 @@
 
 int
 bench_kc_open(bench_kc *k, struct ev_loop *loop, const char *kubeconfig, const char *user_agent,
-              char *err, size_t errlen)
+              int connections, char *err, size_t errlen)
 {
     memset(k, 0, sizeof *k);
     k->loop = loop;
@@ -28,6 +28,7 @@ bench_kc_open(bench_kc *k, struct ev_loop *loop, const char *kubeconfig, const c
     kube_client_opts_init(&o);
     o.user_agent = user_agent;
     o.max_retries = 0; /* a benchmark reports failures, it does not hide them */
+    o.connections = connections > 0 ? connections : 0;
     k->c = kube_client_new(loop, &k->cfg, &o, err, errlen);
     if (k->c == NULL) {
         kube_config_fini(&k->cfg);

@@ -36,9 +36,14 @@ typedef struct bench_kc {
     void *check_ud;
 } bench_kc;
 
-/* user_agent "claimbench/1.0": kubesim names the client "claimbench". */
+/* user_agent "claimbench/1.0": kubesim names the client "claimbench".
+ * connections caps the connections to the server (<= 0: none). Over
+ * HTTP/1.1 each request in flight holds one, so a burst of N requests
+ * would open N sockets: with a cap the excess waits in the client for a
+ * free connection (as in any client's pool), and that wait is part of the
+ * latency measured from "sent". Each open watch holds one for good. */
 int bench_kc_open(bench_kc *k, struct ev_loop *loop, const char *kubeconfig, const char *user_agent,
-                  char *err, size_t errlen);
+                  int connections, char *err, size_t errlen);
 void bench_kc_close(bench_kc *k);
 
 typedef struct bench_reply {
