@@ -490,6 +490,8 @@ conn_process(sim_conn *c)
     }
     if (!c->dead && conn_flush(c) < 0) c->dead = 1;
     if (!c->dead && c->peer_eof && c->state == ST_READING && c->out.len == c->out.off) c->dead = 1;
+    /* a stream whose client already left (as Go's server cancels the request) */
+    if (!c->dead && c->peer_eof && c->state == ST_STREAMING) c->dead = 1;
     if (!c->dead && c->close_after && c->state != ST_STREAMING && c->out.len == c->out.off &&
         c->state == ST_READING)
         c->dead = 1;
