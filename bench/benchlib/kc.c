@@ -279,6 +279,18 @@ on_created(const kube_result *res, void *udata)
     issue(m);
 }
 
+/* A create that never left: answered as failed, and on_done hears of it
+ * like of any other (so per-object bookkeeping never waits for it). */
+static void
+fail_local(many_ctx *m, size_t i, int rc, const char *what)
+{
+    m->answered++;
+    if (m->failed++ == 0)
+        snprintf(m->first_err, sizeof m->first_err, "object %zu: %s: %s", i, what, err_str(rc));
+    kube_result res = {.err = rc, .message = what, .reason = "", .raw = ""};
+    if (m->on_done) m->on_done(i, &res, m->ud);
+}
+
 static void
 issue(many_ctx *m)
 {
@@ -286,9 +298,7 @@ issue(many_ctx *m)
         size_t i = m->next++;
         size_t len = m->body(i, m->buf, m->cap, m->ud);
         if (len == 0 || len >= m->cap) {
-            m->answered++;
-            if (len >= m->cap && m->failed++ == 0)
-                snprintf(m->first_err, sizeof m->first_err, "object %zu: body too large", i);
+            fail_local(m, i, ERR_TOOLARGE, "no body (empty or too large)");
             continue;
         }
         many_req *q = malloc(sizeof *q);
@@ -301,10 +311,7 @@ issue(many_ctx *m)
         }
         if (rc != 0) {
             free(q);
-            m->answered++;
-            if (m->failed++ == 0)
-                snprintf(m->first_err, sizeof m->first_err, "object %zu: not sent: %s", i,
-                         err_str(rc));
+            fail_local(m, i, rc, "not sent");
             continue;
         }
         m->inflight++;

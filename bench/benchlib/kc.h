@@ -83,7 +83,8 @@ int bench_kc_ensure_namespace(bench_kc *k, const char *ns, int *created, int tim
                               size_t whylen);
 
 /* POST n objects to path with at most inflight requests at once. body(i)
- * writes object i's JSON into buf (returns its length, or 0 to skip i).
+ * writes object i's JSON into buf and returns its length (0, or >= cap
+ * when it does not fit: object i then fails without being sent).
  * on_done (may be NULL) gets each result. Returns 0 when all answered (the
  * number of failed creates in *failed, the first failure's message in why),
  * ERR_TIMEOUT, or the health check's code. */
