@@ -950,6 +950,7 @@ main(int argc, char **argv)
     jx_set(root, "machine", machine);
     int exit_code = rc == 0 && have_g ? 0 : rc == ERR_TIMEOUT && measured ? 2 : 1;
     if (exit_code != 0) {
+        fflush(stdout); /* the table first, then the verdict */
         fprintf(stderr, "claimbench: FAILED: %s\n", r.why[0] ? r.why : err_str(rc));
         if (!measured || r.claims.ready == 0) bench_env_print_logs(&r.env, stderr);
     }

@@ -413,6 +413,7 @@ main(int argc, char **argv)
     jx_set(root, "machine", machine);
     int exit_code = rc == 0 ? 0 : rc == ERR_TIMEOUT && measured ? 2 : 1;
     if (rc != 0) {
+        fflush(stdout); /* the table first, then the verdict */
         fprintf(stderr, "sandboxbench: FAILED: %s\n", r.why[0] ? r.why : err_str(rc));
         if (!measured || r.fleet.ready == 0) bench_env_print_logs(&r.env, stderr);
     }

@@ -176,6 +176,81 @@ test_claim_row(void **state)
     rmdir(dir);
 }
 
+/* ---- failures: the controller dies, or claims never get Ready ------------------ */
+
+typedef struct {
+    const char *name;
+    const char *env, *value; /* the fault, passed to the stand-in controller */
+    int want_exit;
+    const char *want_err;
+    int want_report; /* 1: a report with the Ready claims counted */
+} fault_row;
+
+static const fault_row fault_rows[] = {
+    {"controller dies mid-run: exit 1, named", "FAKECTL_EXIT_AFTER_CLAIMS", "5", 1,
+     "the controller exited with code 9", 0},
+    {"claims never Ready: stop at --timeout, report how many were", "FAKECTL_IGNORE_AFTER_CLAIMS",
+     "10", 2, "only 10 of ", 1},
+};
+
+static void
+test_fault_row(void **state)
+{
+    const fault_row *row = *state;
+    const char *d = getenv("ASC_BIN_DIR");
+    char cb[PATH_MAX], fake[PATH_MAX];
+    snprintf(cb, sizeof cb, "%s/claimbench", d && *d ? d : ".");
+    snprintf(fake, sizeof fake, "%s/test_bench_fakectl", d && *d ? d : ".");
+    if (access(cb, X_OK) || access(fake, X_OK)) {
+        fprintf(stderr, "SKIP: claimbench or test_bench_fakectl not built\n");
+        skip();
+    }
+    char dir[] = "/tmp/asc-test-benchfault-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char out[128], err[128], json[128];
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(err, sizeof err, "%s/err", dir);
+    snprintf(json, sizeof json, "%s/r.json", dir);
+    char *argv[] = {cb,   "--pool",           "30", "--sandboxes", "0",  "--rate",
+                    "40", "--duration",       "1",  "--timeout",   "2",  "--settle",
+                    "1",  "--controller-bin", fake, "--json",      json, NULL};
+    setenv(row->env, row->value, 1);
+    bench_child c;
+    int rc = bench_child_spawn(&c, "claimbench", argv, out, err);
+    unsetenv(row->env);
+    assert_int_equal(rc, 0);
+    int64_t end = time_mono_ms() + 40000;
+    while (bench_child_alive(&c) && time_mono_ms() < end)
+        usleep(20000);
+    int code = -1;
+    bench_child_stop(&c, 5000, &code);
+    char *o = slurp(out), *e = slurp(err);
+    if (code != row->want_exit || strstr(e ? e : "", row->want_err) == NULL)
+        fprintf(stderr, "--- stdout ---\n%s\n--- stderr ---\n%s\n", o, e);
+    assert_int_equal(code, row->want_exit);
+    assert_non_null(strstr(e, row->want_err));
+    free(o);
+    free(e);
+    char *text = slurp(json);
+    if (row->want_report) {
+        assert_non_null(text);
+        const char *perr;
+        json_object *r = jx_parse(text, strlen(text), &perr);
+        assert_non_null(r);
+        double count = num(r, "claims.count");
+        assert_true(num(r, "claims.warm") + num(r, "claims.cold") == 10);
+        assert_true(num(r, "claims.errors") == count - 10);
+        json_object_put(r);
+    } else {
+        assert_null(text); /* no report from a run that broke */
+    }
+    free(text);
+    unlink(out);
+    unlink(err);
+    unlink(json);
+    rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -185,5 +260,9 @@ main(void)
         t[n++] = (struct CMUnitTest){.name = claim_rows[i].name,
                                      .test_func = test_claim_row,
                                      .initial_state = (void *)&claim_rows[i]};
+    for (size_t i = 0; i < sizeof fault_rows / sizeof *fault_rows; i++)
+        t[n++] = (struct CMUnitTest){.name = fault_rows[i].name,
+                                     .test_func = test_fault_row,
+                                     .initial_state = (void *)&fault_rows[i]};
     return _cmocka_run_group_tests("bench_claim", t, n, NULL, NULL);
 }

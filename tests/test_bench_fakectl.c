@@ -20,6 +20,10 @@
  *     writes; then 1 claim metadata patch and 1 refill create;
  *   a SandboxClaim, cold (no member queued): 1 Sandbox create named like
  *     the claim, its status patch, then the claim's status patch.
+ *
+ * Faults, for the failure tests (environment, inherited through claimbench):
+ *   FAKECTL_EXIT_AFTER_CLAIMS=N   exit with code 9 when claim N+1 arrives;
+ *   FAKECTL_IGNORE_AFTER_CLAIMS=N answer only the first N claims.
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -219,6 +223,14 @@ on_claim(int type, json_object *obj, void *ud)
     key(k, sizeof k, ns, name);
     if (json_object_object_get_ex(F.seen, k, NULL)) return;
     json_object_object_add(F.seen, k, NULL);
+    const char *ex = getenv("FAKECTL_EXIT_AFTER_CLAIMS");
+    const char *ig = getenv("FAKECTL_IGNORE_AFTER_CLAIMS");
+    int handled = json_object_object_length(F.seen) - 1;
+    if (ex && handled >= atoi(ex)) {
+        fprintf(stderr, "fakectl: exiting after %d claims (FAKECTL_EXIT_AFTER_CLAIMS)\n", handled);
+        exit(9);
+    }
+    if (ig && handled >= atoi(ig)) return;
     if (F.qt > F.qh && strcmp(ns, F.pool_ns) == 0) {
         char *m = F.queue[F.qh++ % FK_MAX_QUEUE];
         F.ready--;
