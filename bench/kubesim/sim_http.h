@@ -62,7 +62,8 @@ void sim_conn_stream_write(sim_conn *c, const char *data, size_t len);
 void sim_conn_stream_end(sim_conn *c);
 /* Bytes queued and not yet written to the socket. */
 size_t sim_conn_pending(const sim_conn *c);
-/* Drop the connection now (the close callback runs). */
+/* Drop the connection on the next loop iteration. The close callback is
+ * cleared first (the caller already knows), so it does not run. */
 void sim_conn_abort(sim_conn *c);
 void sim_conn_on_close(sim_conn *c, sim_conn_close_cb cb, void *ud);
 

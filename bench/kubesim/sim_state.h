@@ -5,7 +5,8 @@
  * sim_watch (watch streams), sim_meta (object metadata), sim_core (built-in
  * kinds' defaults and validation), sim_ctl (garbage collector, namespace
  * controller, ServiceAccounts, kubelet), sim_admin (/kubesim/..., /metrics),
- * sim_crd (CustomResourceDefinitions), sim_discovery. */
+ * sim_fault (fault injection), sim_crd (CustomResourceDefinitions),
+ * sim_discovery, sim_openapi (/openapi/v3), sim_table (server-side printing). */
 #ifndef ASC_SIM_STATE_H
 #define ASC_SIM_STATE_H
 
