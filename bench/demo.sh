@@ -44,13 +44,13 @@ show_logs() {
   2>"$TMP/kubesim.log" &
 SIM_PID=$!
 URL=""
-for _ in $(seq 100); do
+for _ in $(seq 300); do
   URL=$(sed -n 's/^ready //p' "$TMP/kubesim.out")
   [ -n "$URL" ] && break
   kill -0 "$SIM_PID" 2>/dev/null || { show_logs; die "kubesim exited at start"; }
   sleep 0.1
 done
-[ -n "$URL" ] || { show_logs; die "kubesim did not become ready in 10 s"; }
+[ -n "$URL" ] || { show_logs; die "kubesim did not become ready in 30 s"; }
 
 # 2. the controller; ready once its caches synced.
 SHARDS=()
@@ -59,13 +59,13 @@ SHARDS=()
   --leader-elect=false --metrics-bind-address=0 --health-probe-bind-address=0 \
   "${SHARDS[@]}" >"$TMP/controller.log" 2>&1 &
 CTL_PID=$!
-for _ in $(seq 100); do
+for _ in $(seq 300); do
   grep -q '"caches synced; reconciling"' "$TMP/controller.log" && break
   kill -0 "$CTL_PID" 2>/dev/null || { show_logs; die "the controller exited at start"; }
   sleep 0.1
 done
 grep -q '"caches synced; reconciling"' "$TMP/controller.log" ||
-  { show_logs; die "the controller did not sync in 10 s"; }
+  { show_logs; die "the controller did not sync in 30 s"; }
 echo "demo: kubesim at $URL, controller pid $CTL_PID; creating $N Sandboxes"
 
 # 3. create, wait, count (python3: the standard library only).
