@@ -170,16 +170,15 @@ pod_defaults(sim_state *S, json_object *pod)
 }
 
 static void
-service_defaults(json_object *svc)
+service_defaults(sim_state *S, json_object *svc)
 {
     json_object *spec = jx_ensure_obj(svc, "spec");
     set_default(spec, "type", json_object_new_string("ClusterIP"));
     set_default(spec, "sessionAffinity", json_object_new_string("None"));
     const char *cip = jx_str(spec, "clusterIP");
     if (!cip || !cip[0]) {
-        static unsigned ipn = 10;
         char ip[32];
-        ipn++;
+        unsigned ipn = 10 + ++S->svc_ip_seq; /* per server: several may share a process */
         snprintf(ip, sizeof ip, "10.96.%u.%u", (ipn >> 8) & 255, ipn & 255);
         json_object_object_add(spec, "clusterIP", json_object_new_string(ip));
     }
@@ -314,7 +313,7 @@ sim_core_admit_create(sim_state *S, const sim_res *r, json_object *obj, json_obj
         return 0;
     }
     case SIM_HOOK_SERVICE:
-        service_defaults(obj);
+        service_defaults(S, obj);
         return 0;
     case SIM_HOOK_NAMESPACE: {
         json_object *m = jx_ensure_obj(obj, "metadata");

@@ -86,6 +86,7 @@ struct sim_server {
     const sim_res *wline_res;
     int wline_on;
     unsigned pod_ip_seq;
+    unsigned svc_ip_seq;
     unsigned node_rr;
     sim_map kubelet_timers; /* pod key -> struct kubelet timer */
     int64_t rand_state;
