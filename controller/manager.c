@@ -16,6 +16,7 @@
 #include "controller/recall.h"
 #include "controller/routes.h"
 #include "core/err.h"
+#include "core/jx.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "informer/informer.h"
@@ -70,6 +71,50 @@ struct ctl_manager {
 
 /* ---- worker side ------------------------------------------------------------- */
 
+/* agent_sandbox_creation_latency_ms: creationTimestamp -> the Ready
+ * lastTransitionTime, observed by the pass whose status patch turns Ready
+ * True (Ready was not True in the freshest view: the store or this pass's
+ * outcomes). A failed patch is redone by a later pass, which observes again:
+ * rare enough to accept over a second read per launch. */
+static void
+observe_creation(ctl_manager *m, const char *ns, const char *name, const rec_outcome *oc, size_t n,
+                 const rec_result *out)
+{
+    ctl_metric *h = m->metrics ? m->metrics->creation_latency_ms : NULL;
+    json_object *patch = NULL;
+    for (size_t i = 0; h && i < out->n_writes && !patch; i++)
+        if (out->writes[i].tag && !strcmp(out->writes[i].tag, "sandbox-status"))
+            patch = out->writes[i].body;
+    json_object *pconds = patch ? jx_arr(patch, "status.conditions") : NULL;
+    if (!pconds || !rec_cond_is_true(pconds, "Ready")) return;
+    json_object *cached = NULL, *old = NULL;
+    store_rtxn *r = NULL;
+    if (store_rtxn_begin(m->st, &r) != 0) return;
+    int rc = store_get(r, STORE_SANDBOX, ns, name, &cached);
+    store_rtxn_end(r);
+    if (rc != 0) return;
+    old = cached;
+    for (size_t i = 0; i < n; i++)
+        if (oc[i].err == 0 && oc[i].object && oc[i].tag && !strncmp(oc[i].tag, "sandbox-", 8) &&
+            !strcmp(jx_str_or(oc[i].object, "metadata.uid", ""),
+                    jx_str_or(cached, "metadata.uid", "")) &&
+            rec_meta_rv_cmp(oc[i].object, old) > 0)
+            old = oc[i].object;
+    int64_t created = 0, ready = 0;
+    json_object *ltt = jx_get(rec_cond_find(pconds, "Ready"), "lastTransitionTime");
+    if (!rec_cond_is_true(jx_arr(old, "status.conditions"), "Ready") && ltt &&
+        time_parse_rfc3339(json_object_get_string(ltt), &ready) == 0 &&
+        time_parse_rfc3339(jx_str_or(old, "metadata.creationTimestamp", ""), &created) == 0 &&
+        ready >= created) {
+        const char *lt = jx_label(old, REC_LABEL_LAUNCH_TYPE);
+        const char *tpl = jx_annotation(old, REC_ANN_TEMPLATE_REF);
+        const char *lv[] = {ns, lt && !strcmp(lt, "warm") ? "warm" : "cold",
+                            tpl && *tpl ? tpl : "unknown"};
+        ctl_histogram_observe(h, lv, (double)(ready - created));
+    }
+    json_object_put(cached);
+}
+
 static int
 process_sandbox(ctl_manager *m, int shard, const char *ns, const char *name, const rec_outcome *oc,
                 size_t n, rec_result *out)
@@ -80,7 +125,9 @@ process_sandbox(ctl_manager *m, int shard, const char *ns, const char *name, con
         if (ctl_route_key(key, sizeof key, "sandbox", ns, name))
             ctl_recall_outcomes(m->recall[shard], m->st, key, oc, n, now, &oc, &n);
     }
-    return rec_sandbox_run(m->st, ns, name, oc, n, &m->sbx_opts, now, out);
+    int rc = rec_sandbox_run(m->st, ns, name, oc, n, &m->sbx_opts, now, out);
+    if (rc == 0) observe_creation(m, ns, name, oc, n, out);
+    return rc;
 }
 
 static const ctl_kind_ops kind_table[] = {

@@ -249,6 +249,10 @@ test_sandboxes_gauge(void **state)
         harness_sleep(h, 50);
     }
     if (!text || !strstr(text, want)) fail_msg("no %s in:\n%s", want, text ? text : "(none)");
+    /* one launch, one creation latency (not one per status write) */
+    const char *lat = "agent_sandbox_creation_latency_ms_count{namespace=\"" IT_NS "\","
+                      "launch_type=\"cold\",sandbox_template=\"unknown\"} 1\n";
+    if (!strstr(text, lat)) fail_msg("no %s in:\n%s", lat, text);
     free(text);
     harness_pass(h);
     harness_free(h);
