@@ -103,8 +103,8 @@ typedef struct cb_run {
     bench_reqlog log;
     bench_logpoll poll;
     bench_series s0, s1;
-    bench_procstat ps0, ps1;
-    int have_ps;
+    bench_procstat ps0, ps1, sim0, sim1; /* the controller; kubesim (own runs only) */
+    int have_ps, have_sim;
     double setup_bg_s, setup_pool_s, settle_s;
     int settled;
     double rate_now; /* the rate of this round (--rate, or the sweep's) */
@@ -491,6 +491,7 @@ run_claims(cb_run *r, int tmo)
     else
         bench_logpoll_start(&r->poll, &r->k, &r->log, 0.1);
     r->have_ps = r->env.ctl_pid > 0 && bench_procstat_read(r->env.ctl_pid, &r->ps0) == 0;
+    r->have_sim = r->env.own && bench_procstat_read(r->env.sim.pid, &r->sim0) == 0;
 
     if (o->burst)
         printf("claimbench: %zu claims at once\n", r->n);
@@ -541,6 +542,7 @@ run_claims(cb_run *r, int tmo)
         }
     }
     if (r->have_ps) r->have_ps = bench_procstat_read(r->env.ctl_pid, &r->ps1) == 0;
+    if (r->have_sim) r->have_sim = bench_procstat_read(r->env.sim.pid, &r->sim1) == 0;
     return not_all ? ERR_TIMEOUT : 0;
 }
 
@@ -731,6 +733,9 @@ print_table(const cb_run *r, const cb_figures *g)
                (long long)g->pool_creates, (long long)g->pool_deficit,
                (long long)(g->pool_creates - g->pool_deficit),
                r->settled ? "" : " [pool not settled]");
+    if (r->have_sim)
+        printf("  %-26s CPU %.2f s over the claim phase\n", "kubesim",
+               r->sim1.cpu_seconds - r->sim0.cpu_seconds);
     printf("  %-26s CPU %s s (%s ms per claim), peak RSS %s MiB\n", "controller",
            bench_fmt(g->cpu, 2, a, sizeof a),
            bench_fmt(g->cpu * 1000.0 / (double)r->n, 3, b, sizeof b),
@@ -780,6 +785,8 @@ config_json(const cb_run *r, const cb_figures *g)
     jx_set(c, "run.settled", json_object_new_boolean(r->settled));
     jx_set(c, "run.sender_max_lag_ms", bench_json_double(r->sched.max_lag_s * 1000.0));
     jx_set(c, "run.request_log_lost", json_object_new_int64((int64_t)r->log.lost));
+    jx_set(c, "run.kubesim_cpu_seconds",
+           bench_json_double(r->have_sim ? r->sim1.cpu_seconds - r->sim0.cpu_seconds : NAN));
     if (g) {
         jx_set(c, "run.all_ready_s",
                bench_json_double(g->warm + g->cold == r->n ? g->span_s : NAN));

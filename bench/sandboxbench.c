@@ -66,8 +66,8 @@ typedef struct sb_run {
     bench_watch watch;
     int is_sim;
     bench_series before, after;
-    bench_procstat ps0, ps1;
-    int have_ps;
+    bench_procstat ps0, ps1, sim0, sim1; /* the controller; kubesim (own runs only) */
+    int have_ps, have_sim;
     char why[512];
 } sb_run;
 
@@ -205,6 +205,7 @@ measure(sb_run *r)
     if (!r->is_sim)
         fprintf(stderr, "sandboxbench: no kubesim counters (%s): API figures null\n", err);
     r->have_ps = sample(r, &r->ps0);
+    r->have_sim = r->env.own && bench_procstat_read(r->env.sim.pid, &r->sim0) == 0;
 
     printf("sandboxbench: creating %ld Sandboxes in %s (%ld in flight)\n", o->n, o->cli.ns,
            o->inflight);
@@ -242,6 +243,7 @@ measure(sb_run *r)
         }
     }
     if (r->have_ps) r->have_ps = sample(r, &r->ps1);
+    if (r->have_sim) r->have_sim = bench_procstat_read(r->env.sim.pid, &r->sim1) == 0;
     if (not_all) {
         char reasons[256];
         bench_fleet_pending_reasons(&r->fleet, reasons, sizeof reasons);
@@ -304,6 +306,10 @@ report(sb_run *r, json_object *root)
     bench_json_num(root, "controller.cpu_seconds", cpu);
     bench_json_num(root, "controller.cpu_seconds_per_1000", cpu / n * 1000.0);
     bench_json_count(root, "controller.peak_rss_bytes", rss);
+    /* kubesim shares the machine: its CPU is part of the picture */
+    double sim_cpu = r->have_sim ? r->sim1.cpu_seconds - r->sim0.cpu_seconds : NAN;
+    bench_json_num(root, "kubesim.cpu_seconds", sim_cpu);
+    bench_json_count(root, "kubesim.peak_rss_bytes", r->have_sim ? r->sim1.hwm_bytes : -1);
 
     char a[32], b[32], c[32], d[32], e[32];
     printf("\nsandboxbench: %ld Sandboxes, %zu Ready, %zu create errors\n", o->n, f->ready,
@@ -329,6 +335,9 @@ report(sb_run *r, json_object *root)
            bench_fmt(cpu, 2, a, sizeof a), bench_fmt(cpu / n * 1000.0, 2, b, sizeof b));
     printf("  %-34s %s MiB\n", "controller peak RSS",
            bench_fmt(rss >= 0 ? (double)rss / 1048576.0 : NAN, 1, a, sizeof a));
+    printf("  %-34s %s (%s per 1,000 launches), peak RSS %s MiB\n", "kubesim CPU seconds",
+           bench_fmt(sim_cpu, 2, a, sizeof a), bench_fmt(sim_cpu / n * 1000.0, 2, b, sizeof b),
+           bench_fmt(r->have_sim ? (double)r->sim1.hwm_bytes / 1048576.0 : NAN, 1, c, sizeof c));
     bench_hist_fini(&h);
 }
 
