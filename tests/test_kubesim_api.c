@@ -563,6 +563,46 @@ test_label_index_lists(void **state)
     sim_stop(s);
 }
 
+/* dryRun=All answers without storing; server-side apply creates a missing object. */
+static void
+test_dry_run_and_apply(void **state)
+{
+    (void)state;
+    sim_config cfg;
+    sim_config_defaults(&cfg);
+    sim_server *s = start(&cfg);
+    const char *u = sim_url(s);
+    resp r = req(u, "POST", CMS "?dryRun=All", "application/json", CM_BODY("dry"), NULL, NULL);
+    assert_int_equal(r.code, 201);
+    rfree(&r);
+    r = req(u, "GET", CMS "/dry", NULL, NULL, NULL, NULL);
+    assert_int_equal(r.code, 404);
+    rfree(&r);
+    r = req(u, "POST", CMS "?dryRun=Some", "application/json", CM_BODY("dry"), NULL, NULL);
+    assert_int_equal(r.code, 400);
+    rfree(&r);
+    r = req(u, "PATCH", CMS "/ssa?fieldManager=me", "application/apply-patch+yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  k: v\n", NULL, NULL);
+    assert_int_equal(r.code, 201);
+    rfree(&r);
+    r = req(u, "PATCH", CMS "/ssa?fieldManager=me&dryRun=All", "application/merge-patch+json",
+            "{\"data\":{\"k\":\"changed\"}}", NULL, NULL);
+    assert_int_equal(r.code, 200);
+    assert_non_null(strstr(r.body, "changed"));
+    rfree(&r);
+    r = req(u, "GET", CMS "/ssa", NULL, NULL, NULL, NULL);
+    assert_int_equal(r.code, 200);
+    assert_non_null(strstr(r.body, "\"k\":\"v\""));
+    rfree(&r);
+    r = req(u, "DELETE", CMS "/ssa?dryRun=All", NULL, NULL, NULL, NULL);
+    assert_int_equal(r.code, 200);
+    rfree(&r);
+    r = req(u, "GET", CMS "/ssa", NULL, NULL, NULL, NULL);
+    assert_int_equal(r.code, 200);
+    rfree(&r);
+    sim_stop(s);
+}
+
 /* resourceVersion edge cases on LIST and WATCH. */
 static void
 test_resource_versions(void **state)
@@ -760,6 +800,7 @@ main(void)
         cmocka_unit_test(test_request_log_and_metrics),
         cmocka_unit_test(test_runtime_crd),
         cmocka_unit_test(test_label_index_lists),
+        cmocka_unit_test(test_dry_run_and_apply),
         cmocka_unit_test(test_resource_versions),
         cmocka_unit_test(test_malformed_input),
     };

@@ -882,6 +882,18 @@ route_resource(sim_rq *rq, char **seg, int n, int core)
         }
     }
     if (sim_fault_match(rq)) return;
+    const char *dry = sim_q(rq, "dryRun");
+    if (dry && strcmp(m, "GET") != 0) {
+        if (strcmp(dry, "All") != 0) {
+            char msg[300];
+            snprintf(msg, sizeof msg,
+                     "dryRun: Unsupported value: []string{\"%.100s\"}: supported values: \"All\"",
+                     dry);
+            sim_reply_json(rq, 400, sim_status_bad_request(msg), NULL);
+            return;
+        }
+        rq->S->dry_run = 1;
+    }
     if (!strcmp(m, "GET")) {
         if (collection)
             do_list(rq);
@@ -947,4 +959,7 @@ sim_api_handle(void *ud, sim_conn *c, sim_req *r)
     }
     free(path);
     json_object_put(rq.q);
+    S->dry_run = 0;
+    sim_obj_unref(S->dry_obj);
+    S->dry_obj = NULL;
 }

@@ -179,6 +179,17 @@ sim_find_res(sim_state *S, const char *group, const char *plural)
 const sim_obj *
 sim_commit(sim_state *S, sim_res *r, int type, json_object *obj)
 {
+    if (S->dry_run) {
+        /* dryRun=All: the answer shows the result, nothing is stored or sent */
+        json_object *m = jx_ensure_obj(obj, "metadata");
+        if (m && type == SIM_EV_ADDED) json_object_object_del(m, "resourceVersion");
+        char key[600];
+        sim_key(r->namespaced ? jx_str_or(m, "namespace", "") : "", jx_str_or(m, "name", ""), key,
+                sizeof key);
+        sim_obj_unref(S->dry_obj);
+        S->dry_obj = sim_obj_new(obj, 0, key);
+        return S->dry_obj;
+    }
     sim_store *st = sim_store_of(S, r);
     if (!st) {
         json_object_put(obj);

@@ -85,6 +85,8 @@ struct sim_server {
     const char *wline_type;
     const sim_res *wline_res;
     int wline_on;
+    int dry_run;      /* the request being handled has dryRun=All */
+    sim_obj *dry_obj; /* what it would have stored (freed after the reply) */
     unsigned pod_ip_seq;
     unsigned svc_ip_seq;
     unsigned node_rr;

@@ -940,6 +940,22 @@ sim_write_patch(sim_rq *rq)
         return;
     }
     sim_obj *old = sim_lookup(S, r, rq->ns, rq->name);
+    if (!old && kind == P_APPLY && !rq->sub[0] && json_object_is_type(patch, json_type_object)) {
+        /* server-side apply of a missing object creates it */
+        const char *pn = jx_str(patch, "metadata.name");
+        if (pn && strcmp(pn, rq->name) != 0) {
+            char msg[700];
+            snprintf(msg, sizeof msg,
+                     "the name of the object (%.300s) does not match the name on the URL (%.300s)",
+                     pn, rq->name);
+            json_object_put(patch);
+            sim_reply_json(rq, 400, sim_status_bad_request(msg), NULL);
+            return;
+        }
+        jx_set_str(patch, "metadata.name", rq->name);
+        do_create(S, r, rq->ns, patch, rq->manager, rq, NULL);
+        return;
+    }
     if (!old) {
         json_object_put(patch);
         sim_reply_json(rq, 404, sim_status_not_found(r, rq->name), NULL);
