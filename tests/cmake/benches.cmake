@@ -25,3 +25,9 @@ if(TARGET claimbench AND TARGET kubesim)
                 LIBS asc_benchlib TIMEOUT 90 LABELS bench)
   add_dependencies(test_bench_claim claimbench test_bench_fakectl kubesim)
 endif()
+# The benchmarks' watch (resume, relist after 410) and blocking helpers against kubesim.
+if(TARGET asc_benchlib AND TARGET kubesim)
+  asc_unit_test(test_bench_watch ${CMAKE_SOURCE_DIR}/tests/test_bench_watch.c
+                LIBS asc_benchlib TIMEOUT 60 LABELS bench)
+  add_dependencies(test_bench_watch kubesim)
+endif()
