@@ -7,6 +7,7 @@ set(ASC_SIM_SOURCES
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_buf.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_core.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_crd.c
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_delete.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_ctl.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_discovery.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_fault.c
@@ -21,6 +22,7 @@ set(ASC_SIM_SOURCES
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_table.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_tls.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_watch.c
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_wcommon.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_write.c)
 add_library(asc_sim STATIC ${ASC_SIM_SOURCES})
 target_compile_definitions(asc_sim PRIVATE ASC_SIM_SOURCE_DIR="${CMAKE_SOURCE_DIR}")

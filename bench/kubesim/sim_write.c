@@ -1,10 +1,13 @@
-/* sim_write.c - the write verbs: create, update (PUT), patch, delete,
- * pods/binding, and the internal writers the simulated controllers use.
+/* sim_write.c - the write verbs create, update (PUT) and patch, and the
+ * internal writers the simulated controllers use (DELETE and pods/binding are
+ * in sim_delete.c).
  *
  * Every write follows the real server's order: decode -> preconditions ->
  * build the new object (subresource rules) -> defaults/validation (core
  * hooks or the CRD schema) -> no-op check (same resourceVersion, no event)
  * -> managedFields -> commit (one new resourceVersion, one event). */
+#include "bench/kubesim/sim_write_internal.h"
+
 #include "bench/kubesim/sim_core.h"
 #include "bench/kubesim/sim_meta.h"
 #include "bench/kubesim/sim_patch.h"
@@ -25,206 +28,6 @@
 
 /* ---- decoding ---- */
 
-/* Go's encoding/json wording for the first syntax error in buf. */
-static void
-go_json_error(const char *buf, size_t len, char *out, size_t outlen)
-{
-    size_t i = 0;
-    while (i < len && isspace((unsigned char)buf[i]))
-        i++;
-    if (i >= len) {
-        snprintf(out, outlen, "unexpected end of JSON input");
-        return;
-    }
-    unsigned char c = (unsigned char)buf[i];
-    static const char *lits[] = {"true", "false", "null"};
-    for (int k = 0; k < 3; k++) {
-        if (c != (unsigned char)lits[k][0]) continue;
-        const char *l = lits[k];
-        for (size_t j = 1; l[j]; j++) {
-            if (i + j >= len) {
-                snprintf(out, outlen, "unexpected end of JSON input");
-                return;
-            }
-            if (buf[i + j] != l[j]) {
-                snprintf(out, outlen, "invalid character '%c' in literal %s (expecting '%c')",
-                         buf[i + j], l, l[j]);
-                return;
-            }
-        }
-    }
-    if (!strchr("{[\"-0123456789tfn", c)) {
-        if (c < 0x20 || c >= 0x7f)
-            snprintf(out, outlen, "invalid character '\\u%04x' looking for beginning of value", c);
-        else
-            snprintf(out, outlen, "invalid character '%c' looking for beginning of value", c);
-        return;
-    }
-    /* json-c knows where it stopped: incomplete input is Go's "unexpected end" */
-    json_tokener *tok = json_tokener_new();
-    json_object *o = tok ? json_tokener_parse_ex(tok, buf, (int)len) : NULL;
-    enum json_tokener_error e = tok ? json_tokener_get_error(tok) : json_tokener_error_parse_eof;
-    size_t at = tok ? (size_t)json_tokener_get_parse_end(tok) : len;
-    json_object_put(o);
-    if (tok) json_tokener_free(tok);
-    if (e == json_tokener_continue || at >= len) {
-        snprintf(out, outlen, "unexpected end of JSON input");
-        return;
-    }
-    c = (unsigned char)buf[at < len ? at : len - 1];
-    if (c < 0x20 || c >= 0x7f)
-        snprintf(out, outlen, "invalid character '\\u%04x' after object key:value pair", c);
-    else
-        snprintf(out, outlen, "invalid character '%c' after object key:value pair", c);
-}
-
-static json_object *
-parse_json(const char *buf, size_t len)
-{
-    if (len > 0x7fffffff) return NULL;
-    json_tokener *tok = json_tokener_new_ex(128);
-    if (!tok) return NULL;
-    json_object *o = json_tokener_parse_ex(tok, buf, (int)len);
-    if (o && json_tokener_get_error(tok) == json_tokener_success) {
-        size_t end = (size_t)json_tokener_get_parse_end(tok);
-        while (end < len && isspace((unsigned char)buf[end]))
-            end++;
-        if (end != len) {
-            json_object_put(o);
-            o = NULL;
-        }
-    } else if (o) {
-        json_object_put(o);
-        o = NULL;
-    }
-    json_tokener_free(tok);
-    return o;
-}
-
-static void
-reply_oom(sim_rq *rq)
-{
-    sim_reply_json(rq, 500, sim_status(500, "InternalError", "out of memory", NULL), NULL);
-}
-
-/* Decode a POST/PUT body into an object of rq->res's kind. NULL = replied. */
-static json_object *
-decode_object(sim_rq *rq, const char *expect_kind, const char *expect_av)
-{
-    const char *ct = rq->r->content_type;
-    json_object *o = NULL;
-    if (!ct[0] || !strcmp(ct, "application/json") || !strcmp(ct, "*/*")) {
-        o = parse_json(rq->r->body, rq->r->body_len);
-        if (!o) {
-            char gerr[256], snip[128];
-            go_json_error(rq->r->body, rq->r->body_len, gerr, sizeof gerr);
-            const char *b = rq->r->body;
-            size_t n = rq->r->body_len;
-            if (n && (b[0] == '{' || b[0] == '[')) {
-                size_t k = n > 30 ? 30 : n;
-                snprintf(snip, sizeof snip, "%.*s%s", (int)k, b, n > 30 ? " ..." : "");
-            } else {
-                size_t k = n > 30 ? 30 : n, w = 0;
-                for (size_t i = 0; i < k && w + 3 < sizeof snip; i++)
-                    w += (size_t)snprintf(snip + w, sizeof snip - w, "%02x", (unsigned char)b[i]);
-                snip[w] = '\0';
-            }
-            char msg[1024];
-            snprintf(msg, sizeof msg,
-                     "the object provided is unrecognized (must be of type %s): couldn't get "
-                     "version/kind; json parse error: %s (%s)",
-                     expect_kind, gerr, snip);
-            sim_reply_json(rq, 400, sim_status_bad_request(msg), NULL);
-            return NULL;
-        }
-    } else if (!strcmp(ct, "application/yaml")) {
-        char err[256];
-        json_object *docs = yaml_to_json(rq->r->body, rq->r->body_len, err, sizeof err);
-        if (!docs) {
-            char msg[512];
-            snprintf(msg, sizeof msg,
-                     "the object provided is unrecognized (must be of type %s): %s", expect_kind,
-                     err);
-            sim_reply_json(rq, 400, sim_status_bad_request(msg), NULL);
-            return NULL;
-        }
-        o = docs;
-    } else {
-        sim_reply_json(rq, 415,
-                       sim_status_unsupported_media("application/json, application/yaml, "
-                                                    "application/vnd.kubernetes.protobuf"),
-                       NULL);
-        return NULL;
-    }
-    if (!json_object_is_type(o, json_type_object)) {
-        json_object_put(o);
-        char msg[256];
-        snprintf(msg, sizeof msg,
-                 "the object provided is unrecognized (must be of type %s): couldn't get "
-                 "version/kind; json parse error: json: cannot unmarshal into Go value of type "
-                 "struct { APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string "
-                 "\"json:\\\"kind,omitempty\\\"\" }",
-                 expect_kind);
-        sim_reply_json(rq, 400, sim_status_bad_request(msg), NULL);
-        return NULL;
-    }
-    const char *av = jx_str(o, "apiVersion");
-    const char *kind = jx_str(o, "kind");
-    if (av && av[0] && strcmp(av, expect_av) != 0) {
-        /* another served version of the same group is accepted (conversion None) */
-        const char *slash = strchr(av, '/');
-        int same_group = rq->res->group[0] && slash &&
-                         strlen(rq->res->group) == (size_t)(slash - av) &&
-                         !strncmp(av, rq->res->group, (size_t)(slash - av)) &&
-                         sim_res_find(&rq->S->res, rq->res->group, slash + 1, rq->res->plural);
-        if (!same_group) {
-            char msg[512];
-            snprintf(msg, sizeof msg,
-                     "the API version in the data (%s) does not match the expected API version "
-                     "(%s)",
-                     av, expect_av);
-            json_object_put(o);
-            sim_reply_json(rq, 400, sim_status_bad_request(msg), NULL);
-            return NULL;
-        }
-    }
-    if (kind && kind[0] && strcmp(kind, expect_kind) != 0) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "the kind in the data (%s) does not match the expected kind (%s)",
-                 kind, expect_kind);
-        json_object_put(o);
-        sim_reply_json(rq, 400, sim_status_bad_request(msg), NULL);
-        return NULL;
-    }
-    if (jx_get(o, "metadata") && !jx_obj(o, "metadata")) {
-        json_object_put(o);
-        sim_reply_json(rq, 400,
-                       sim_status_bad_request("metadata: Invalid value: must be an object"), NULL);
-        return NULL;
-    }
-    return o;
-}
-
-/* ---- helpers ---- */
-
-static const char *
-res_av(const sim_res *r, char *buf, size_t len)
-{
-    return sim_res_api_version(r, buf, len);
-}
-
-static int
-has_generation(const sim_res *r)
-{
-    return r->hook == SIM_HOOK_CUSTOM || r->hook == SIM_HOOK_CRD;
-}
-
-static json_object *
-meta_of(json_object *o)
-{
-    return jx_ensure_obj(o, "metadata");
-}
-
 static void
 meta_copy_key(json_object *dst, json_object *src, const char *key)
 {
@@ -239,7 +42,7 @@ meta_copy_key(json_object *dst, json_object *src, const char *key)
 static void
 restore_server_meta(json_object *nobj, json_object *old)
 {
-    json_object *nm = meta_of(nobj), *om = jx_obj(old, "metadata");
+    json_object *nm = sim__meta_of(nobj), *om = jx_obj(old, "metadata");
     static const char *keys[] = {"name",
                                  "namespace",
                                  "uid",
@@ -302,17 +105,6 @@ noop_equal(json_object *a, json_object *b)
            equal_except(jx_get(a, "metadata"), jx_get(b, "metadata"), meta, 2);
 }
 
-static int
-str_in_array(json_object *arr, const char *s)
-{
-    size_t n = arr ? json_object_array_length(arr) : 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *v = json_object_get_string(json_object_array_get_idx(arr, i));
-        if (v && !strcmp(v, s)) return 1;
-    }
-    return 0;
-}
-
 /* Warning headers for pruned fields (one per path). */
 static char *
 warning_headers(const sim_schema_report *rep)
@@ -355,7 +147,7 @@ apply_schema(sim_rq *rq, json_object *obj, json_object *old, sim_schema_report *
         return -1;
     }
     if (rc != 0) {
-        reply_oom(rq);
+        sim__reply_oom(rq);
         return -1;
     }
     return 0;
@@ -390,15 +182,16 @@ static void
 finalize_created(sim_state *S, sim_res *r, json_object *obj, const char *manager,
                  json_object *fields_src)
 {
-    json_object *m = meta_of(obj);
+    json_object *m = sim__meta_of(obj);
     char uid[37], now[32], av[256];
     sim_meta_uid((uint64_t *)&S->rand_state, uid);
     sim_meta_now(now);
     json_object_object_add(m, "uid", json_object_new_string(uid));
     json_object_object_add(m, "creationTimestamp", json_object_new_string(now));
-    if (has_generation(r)) json_object_object_add(m, "generation", json_object_new_int64(1));
+    if (sim__has_generation(r)) json_object_object_add(m, "generation", json_object_new_int64(1));
     if (manager && manager[0])
-        sim_meta_managed(obj, fields_src, manager, "Update", res_av(r, av, sizeof av), NULL, 0);
+        sim_meta_managed(obj, fields_src, manager, "Update", sim__res_av(r, av, sizeof av), NULL,
+                         0);
 }
 
 /* ---- create ---- */
@@ -406,7 +199,7 @@ finalize_created(sim_state *S, sim_res *r, json_object *obj, const char *manager
 static void
 strip_for_create(json_object *obj)
 {
-    json_object *m = meta_of(obj);
+    json_object *m = sim__meta_of(obj);
     static const char *drop[] = {"uid",
                                  "resourceVersion",
                                  "creationTimestamp",
@@ -426,9 +219,9 @@ do_create(sim_state *S, sim_res *r, const char *ns, json_object *obj, const char
           sim_rq *rq, const sim_obj **out)
 {
     char av[256];
-    res_av(r, av, sizeof av);
+    sim__res_av(r, av, sizeof av);
     obj = sim_meta_reorder(obj, r->kind, av);
-    json_object *m = meta_of(obj);
+    json_object *m = sim__meta_of(obj);
     if (!m) {
         json_object_put(obj);
         return 500;
@@ -536,7 +329,7 @@ do_create(sim_state *S, sim_res *r, const char *ns, json_object *obj, const char
     const sim_obj *so = sim_commit(S, r, SIM_EV_ADDED, obj);
     if (!so) {
         sim_schema_report_fini(&rep);
-        if (rq) reply_oom(rq);
+        if (rq) sim__reply_oom(rq);
         return 500;
     }
     if (out) *out = so;
@@ -555,9 +348,9 @@ sim_write_create(sim_rq *rq)
 {
     sim_res *r = rq->res;
     char av[256];
-    res_av(r, av, sizeof av);
+    sim__res_av(r, av, sizeof av);
     if (rq->res->hook == SIM_HOOK_EVENT_V1) {
-        json_object *o = decode_object(rq, r->kind, av);
+        json_object *o = sim__decode_object(rq, r->kind, av);
         if (!o) return;
         json_object *core = sim_event_from_v1(o);
         json_object_put(o);
@@ -574,7 +367,7 @@ sim_write_create(sim_rq *rq)
                            sim_status(code, "Invalid", "event could not be created", NULL), NULL);
         return;
     }
-    json_object *o = decode_object(rq, r->kind, av);
+    json_object *o = sim__decode_object(rq, r->kind, av);
     if (!o) return;
     const char *bns = jx_str(o, "metadata.namespace");
     if (r->namespaced && bns && bns[0] && strcmp(bns, rq->ns) != 0) {
@@ -608,7 +401,7 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
               int reply_scale)
 {
     char av[256];
-    res_av(r, av, sizeof av);
+    sim__res_av(r, av, sizeof av);
     nobj = sim_meta_reorder(nobj, r->kind, av);
     restore_server_meta(nobj, sim_obj_tree(old));
     if (!fields_src) fields_src = nobj; /* read only, before managedFields change */
@@ -627,7 +420,7 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
     sim_core_admit_update(S, r, nobj, sim_obj_tree(old));
     sim_core_normalize(r, nobj);
     json_object *om = jx_obj(sim_obj_tree(old), "metadata");
-    json_object *nm = meta_of(nobj);
+    json_object *nm = sim__meta_of(nobj);
     const char *name = jx_str_or(om, "name", "");
     /* no new finalizers while deleting */
     if (jx_get(om, "deletionTimestamp")) {
@@ -636,7 +429,7 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
         size_t n = nf ? json_object_array_length(nf) : 0;
         for (size_t i = 0; i < n; i++) {
             const char *f = json_object_get_string(json_object_array_get_idx(nf, i));
-            if (f && !str_in_array(of, f)) {
+            if (f && !sim__str_in_array(of, f)) {
                 sim_buf_puts(&added, added.len ? ", " : "");
                 sim_buf_printf(&added, "\"%s\"", f);
             }
@@ -665,7 +458,7 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
         }
         sim_buf_free(&added);
     }
-    if (has_generation(r) && !spec_equal(nobj, sim_obj_tree(old))) {
+    if (sim__has_generation(r) && !spec_equal(nobj, sim_obj_tree(old))) {
         int64_t g = jx_int(om, "generation", 1);
         json_object_object_add(nm, "generation", json_object_new_int64(g + 1));
     }
@@ -715,7 +508,7 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
     const sim_obj *so = sim_commit(S, r, SIM_EV_MODIFIED, nobj);
     if (!so) {
         free(warn);
-        if (rq) reply_oom(rq);
+        if (rq) sim__reply_oom(rq);
         return 500;
     }
     if (rq) {
@@ -805,8 +598,8 @@ sim_write_update(sim_rq *rq)
     sim_res *r = rq->res;
     char av[256];
     int scale = !strcmp(rq->sub, "scale");
-    json_object *body = scale ? decode_object(rq, "Scale", "autoscaling/v1")
-                              : decode_object(rq, r->kind, res_av(r, av, sizeof av));
+    json_object *body = scale ? sim__decode_object(rq, "Scale", "autoscaling/v1")
+                              : sim__decode_object(rq, r->kind, sim__res_av(r, av, sizeof av));
     if (!body) return;
     if (r->hook == SIM_HOOK_EVENT_V1) {
         json_object *core = sim_event_from_v1(body);
@@ -930,11 +723,11 @@ sim_write_patch(sim_rq *rq)
         char err[256];
         patch = yaml_to_json(rq->r->body, rq->r->body_len, err, sizeof err);
     } else {
-        patch = parse_json(rq->r->body, rq->r->body_len);
+        patch = sim__parse_body(rq->r->body, rq->r->body_len);
     }
     if (!patch) {
         char gerr[256], msg[512];
-        go_json_error(rq->r->body, rq->r->body_len, gerr, sizeof gerr);
+        sim__json_error_text(rq->r->body, rq->r->body_len, gerr, sizeof gerr);
         snprintf(msg, sizeof msg, "error decoding patch: %s", gerr);
         sim_reply_json(rq, 400, sim_status_bad_request(msg), NULL);
         return;
@@ -1071,353 +864,3 @@ sim_internal_update(sim_state *S, sim_res *r, const char *ns, const char *name,
 }
 
 /* ---- delete ---- */
-
-typedef struct {
-    const char *propagation;
-    long grace; /* -1 = unset */
-    const char *pre_uid, *pre_rv;
-    json_object *body;
-} delete_opts;
-
-static int
-parse_delete_opts(sim_rq *rq, delete_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    o->grace = -1;
-    if (rq->r->body_len) {
-        o->body = parse_json(rq->r->body, rq->r->body_len);
-        if (!o->body || !json_object_is_type(o->body, json_type_object)) {
-            char gerr[256], msg[512];
-            go_json_error(rq->r->body, rq->r->body_len, gerr, sizeof gerr);
-            snprintf(msg, sizeof msg, "couldn't get version/kind; json parse error: %s", gerr);
-            json_object_put(o->body);
-            o->body = NULL;
-            sim_reply_json(rq, 400, sim_status_bad_request(msg), NULL);
-            return -1;
-        }
-        o->propagation = jx_str(o->body, "propagationPolicy");
-        if (jx_get(o->body, "gracePeriodSeconds"))
-            o->grace = (long)jx_int(o->body, "gracePeriodSeconds", -1);
-        o->pre_uid = jx_str(o->body, "preconditions.uid");
-        o->pre_rv = jx_str(o->body, "preconditions.resourceVersion");
-        if (jx_bool(o->body, "orphanDependents", 0)) o->propagation = "Orphan";
-    }
-    const char *qp = sim_q(rq, "propagationPolicy");
-    if (qp && qp[0]) o->propagation = qp;
-    const char *qg = sim_q(rq, "gracePeriodSeconds");
-    if (qg && qg[0]) o->grace = strtol(qg, NULL, 10);
-    const char *qo = sim_q(rq, "orphanDependents");
-    if (qo && !strcmp(qo, "true")) o->propagation = "Orphan";
-    if (o->propagation && strcmp(o->propagation, "Orphan") &&
-        strcmp(o->propagation, "Background") && strcmp(o->propagation, "Foreground")) {
-        char msg[512];
-        snprintf(
-            msg, sizeof msg,
-            "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: "
-            "\"%.100s\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"",
-            o->propagation);
-        json_object_put(o->body); /* propagation may point into it */
-        o->body = NULL;
-        sim_reply_json(rq, 422, sim_status(422, "Invalid", msg, NULL), NULL);
-        return -1;
-    }
-    return 0;
-}
-
-static json_object *
-delete_success(const sim_res *r, const char *name, const char *uid)
-{
-    json_object *d = sim_status_details(name, r->group, r->plural);
-    if (uid) json_object_object_add(d, "uid", json_object_new_string(uid));
-    json_object *s = sim_status(200, NULL, NULL, d);
-    json_object_object_del(s, "code");
-    return s;
-}
-
-static int
-returns_object(const sim_res *r)
-{
-    return r->hook == SIM_HOOK_POD || r->hook == SIM_HOOK_NAMESPACE ||
-           r->hook == SIM_HOOK_SERVICE || r->hook == SIM_HOOK_CRD;
-}
-
-/* The delete logic shared by DELETE and the controllers. Returns the HTTP
- * code; replies when rq is set. */
-static int
-do_delete(sim_state *S, sim_res *r, const char *ns, const char *name, const delete_opts *o,
-          sim_rq *rq)
-{
-    sim_obj *old = sim_lookup(S, r, ns, name);
-    if (!old) {
-        if (rq) sim_reply_json(rq, 404, sim_status_not_found(r, name), NULL);
-        return 404;
-    }
-    const char *uid = jx_str(sim_obj_tree(old), "metadata.uid");
-    char qk[512];
-    sim_res_qualified_kind(r, qk, sizeof qk);
-    if (o->pre_uid && uid && strcmp(o->pre_uid, uid) != 0) {
-        char m[512];
-        snprintf(m, sizeof m,
-                 "the UID in the precondition (%s) does not match the UID in record (%s). The "
-                 "object might have been deleted and then recreated",
-                 o->pre_uid, uid);
-        if (rq)
-            sim_reply_json(rq, 409, sim_status_conflict_msg(qk, r->group, r->kind, name, m), NULL);
-        return 409;
-    }
-    char cur[32];
-    snprintf(cur, sizeof cur, "%llu", (unsigned long long)old->rv);
-    if (o->pre_rv && strcmp(o->pre_rv, cur) != 0) {
-        char m[512];
-        snprintf(m, sizeof m,
-                 "the ResourceVersion in the precondition (%s) does not match the ResourceVersion "
-                 "in record (%s). The object might have been modified",
-                 o->pre_rv, cur);
-        if (rq)
-            sim_reply_json(rq, 409, sim_status_conflict_msg(qk, r->group, r->kind, name, m), NULL);
-        return 409;
-    }
-    json_object *om = jx_obj(sim_obj_tree(old), "metadata");
-    int deleting = jx_get(om, "deletionTimestamp") != NULL;
-    int is_pod = r->hook == SIM_HOOK_POD;
-    int bound = is_pod && jx_str(sim_obj_tree(old), "spec.nodeName") &&
-                jx_str(sim_obj_tree(old), "spec.nodeName")[0];
-    long grace = o->grace;
-    if (is_pod && grace < 0)
-        grace = (long)jx_int(sim_obj_tree(old), "spec.terminationGracePeriodSeconds", 30);
-    if (is_pod && !bound) grace = 0;
-    json_object *fins = jx_arr(om, "finalizers");
-    size_t nfins = fins ? json_object_array_length(fins) : 0;
-    char now[32];
-    sim_meta_now(now);
-
-    if (r->hook == SIM_HOOK_NAMESPACE) {
-        if (deleting) {
-            if (rq) sim_reply_obj(rq, 200, old, NULL);
-            return 200;
-        }
-        json_object *n = sim_json_copy(sim_obj_tree(old));
-        json_object *nm = meta_of(n);
-        json_object_object_add(nm, "deletionTimestamp", json_object_new_string(now));
-        json_object_object_add(nm, "deletionGracePeriodSeconds", json_object_new_int(0));
-        if (!jx_arr(n, "spec.finalizers") ||
-            json_object_array_length(jx_arr(n, "spec.finalizers")) == 0) {
-            json_object_object_del(nm, "deletionGracePeriodSeconds");
-        }
-        json_object_object_del(nm, "deletionGracePeriodSeconds");
-        jx_set_str(n, "status.phase", "Terminating");
-        const sim_obj *so = sim_commit(S, r, SIM_EV_MODIFIED, n);
-        if (rq) {
-            if (so)
-                sim_reply_obj(rq, 200, so, NULL);
-            else
-                reply_oom(rq);
-        }
-        return 200;
-    }
-
-    if (deleting) {
-        /* a second DELETE changes nothing, except a shorter grace for a pod */
-        int64_t cur_grace = jx_int(om, "deletionGracePeriodSeconds", 0);
-        if (is_pod && nfins == 0 && (grace == 0 || grace < cur_grace)) {
-            if (grace == 0) {
-                json_object *fin = sim_json_copy(sim_obj_tree(old));
-                json_object *fm = meta_of(fin);
-                json_object_object_add(fm, "deletionGracePeriodSeconds", json_object_new_int(0));
-                const sim_obj *so = sim_commit(S, r, SIM_EV_DELETED, fin);
-                if (rq) {
-                    if (so)
-                        sim_reply_obj(rq, 200, so, NULL);
-                    else
-                        reply_oom(rq);
-                }
-                return 200;
-            }
-        }
-        if (rq) sim_reply_obj(rq, 200, old, NULL);
-        return 200;
-    }
-
-    const char *prop = o->propagation;
-    const char *add_fin = NULL;
-    if (prop && !strcmp(prop, "Foreground"))
-        add_fin = "foregroundDeletion";
-    else if (prop && !strcmp(prop, "Orphan"))
-        add_fin = "orphan";
-    int graceful_pod = is_pod && bound && grace > 0;
-    if (nfins || add_fin || graceful_pod) {
-        json_object *n = sim_json_copy(sim_obj_tree(old));
-        json_object *nm = meta_of(n);
-        if (add_fin && !str_in_array(jx_arr(nm, "finalizers"), add_fin)) {
-            json_object *fa = jx_arr(nm, "finalizers");
-            if (!fa) {
-                fa = json_object_new_array();
-                json_object_object_add(nm, "finalizers", fa);
-            }
-            json_object_array_add(fa, json_object_new_string(add_fin));
-        }
-        if (graceful_pod) {
-            char dt[32];
-            time_fmt_rfc3339(time_now_ms() + grace * 1000, dt, sizeof dt);
-            json_object_object_add(nm, "deletionTimestamp", json_object_new_string(dt));
-            json_object_object_add(nm, "deletionGracePeriodSeconds", json_object_new_int64(grace));
-        } else {
-            json_object_object_add(nm, "deletionTimestamp", json_object_new_string(now));
-            json_object_object_add(nm, "deletionGracePeriodSeconds", json_object_new_int(0));
-        }
-        if (has_generation(r))
-            json_object_object_add(nm, "generation",
-                                   json_object_new_int64(jx_int(om, "generation", 1) + 1));
-        const sim_obj *so = sim_commit(S, r, SIM_EV_MODIFIED, n);
-        if (rq) {
-            if (so)
-                sim_reply_obj(rq, 200, so, NULL);
-            else
-                reply_oom(rq);
-        }
-        return 200;
-    }
-    /* gone now */
-    json_object *fin = sim_json_copy(sim_obj_tree(old));
-    if (is_pod) {
-        json_object *fm = meta_of(fin);
-        json_object_object_add(fm, "deletionTimestamp", json_object_new_string(now));
-        json_object_object_add(fm, "deletionGracePeriodSeconds", json_object_new_int(0));
-    }
-    char uidb[64];
-    snprintf(uidb, sizeof uidb, "%s", uid ? uid : "");
-    const sim_obj *so = sim_commit(S, r, SIM_EV_DELETED, fin);
-    if (rq) {
-        if (!so)
-            reply_oom(rq);
-        else if (returns_object(r))
-            sim_reply_obj(rq, 200, so, NULL);
-        else
-            sim_reply_json(rq, 200, delete_success(r, name, uidb), NULL);
-    }
-    return 200;
-}
-
-void
-sim_write_delete(sim_rq *rq)
-{
-    delete_opts o;
-    if (parse_delete_opts(rq, &o) != 0) return;
-    sim_res *r = rq->res;
-    if (r->hook == SIM_HOOK_EVENT_V1) r = sim_find_res(rq->S, "", "events");
-    do_delete(rq->S, r, rq->ns, rq->name, &o, rq);
-    json_object_put(o.body);
-}
-
-int
-sim_internal_delete(sim_state *S, sim_res *r, const char *ns, const char *name,
-                    const char *propagation, long grace)
-{
-    delete_opts o = {.propagation = propagation, .grace = grace};
-    int code = do_delete(S, r, ns, name, &o, NULL);
-    return code == 200 ? 0 : code == 404 ? ERR_NOTFOUND : ERR_CONFLICT;
-}
-
-void
-sim_write_delete_collection(sim_rq *rq)
-{
-    sim_state *S = rq->S;
-    delete_opts o;
-    if (parse_delete_opts(rq, &o) != 0) return;
-    sim_store *st = sim_store_of(S, rq->res);
-    sim_obj **v = NULL;
-    size_t n = 0;
-    if (!st ||
-        sim_store_snapshot(st, rq->res->namespaced && rq->ns[0] ? rq->ns : NULL, 0, &v, &n) != 0) {
-        json_object_put(o.body);
-        reply_oom(rq);
-        return;
-    }
-    const char *ls_s = sim_q(rq, "labelSelector");
-    sim_selector *ls = NULL;
-    char err[256];
-    if (ls_s && ls_s[0] && sim_selector_parse(ls_s, &ls, err, sizeof err) != 0) {
-        for (size_t i = 0; i < n; i++)
-            sim_obj_unref(v[i]);
-        free(v);
-        json_object_put(o.body);
-        sim_reply_json(rq, 400, sim_status_bad_request(err), NULL);
-        return;
-    }
-    char av[256];
-    sim_buf b = {0};
-    size_t cnt = 0;
-    sim_buf_printf(&b,
-                   "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":"
-                   "\"%llu\"},\"items\":[",
-                   rq->res->list_kind, res_av(rq->res, av, sizeof av), (unsigned long long)S->rv);
-    for (size_t i = 0; i < n; i++) {
-        if (!ls || sim_selector_matches_obj(ls, sim_obj_tree(v[i]))) {
-            char nm[256];
-            snprintf(nm, sizeof nm, "%s", jx_str_or(sim_obj_tree(v[i]), "metadata.name", ""));
-            if (cnt++) sim_buf_puts(&b, ",");
-            sim_obj_text(S, rq->res, v[i], 1, &b);
-            do_delete(S, rq->res, rq->ns, nm, &o, NULL);
-        }
-        sim_obj_unref(v[i]);
-    }
-    free(v);
-    sim_selector_free(ls);
-    sim_buf_puts(&b, "]}");
-    json_object_put(o.body);
-    sim_record(rq, 200);
-    sim_conn_reply(rq->c, 200, "application/json", NULL, b.data, b.len);
-    sim_buf_free(&b);
-}
-
-/* ---- pods/binding ---- */
-
-void
-sim_write_binding(sim_rq *rq)
-{
-    sim_state *S = rq->S;
-    json_object *b = decode_object(rq, "Binding", "v1");
-    if (!b) return;
-    sim_res *r = rq->res;
-    sim_obj *old = sim_lookup(S, r, rq->ns, rq->name);
-    if (!old) {
-        json_object_put(b);
-        sim_reply_json(rq, 404, sim_status_not_found(r, rq->name), NULL);
-        return;
-    }
-    const char *node = jx_str(b, "target.name");
-    if (!node || !node[0]) {
-        json_object_put(b);
-        sim_causes c;
-        sim_causes_init(&c);
-        sim_causes_required(&c, "target.name", NULL);
-        json_object *st = sim_status_invalid(&c, "Binding", "", rq->name);
-        sim_causes_fini(&c);
-        sim_reply_json(rq, 422, st, NULL);
-        return;
-    }
-    const char *cur = jx_str(sim_obj_tree(old), "spec.nodeName");
-    if ((cur && cur[0]) || jx_get(sim_obj_tree(old), "metadata.deletionTimestamp")) {
-        char m[512];
-        if (cur && cur[0])
-            snprintf(m, sizeof m, "pod %s is already assigned to node \"%s\"", rq->name, cur);
-        else
-            snprintf(m, sizeof m, "pod %s is being deleted, cannot be assigned to a host",
-                     rq->name);
-        json_object_put(b);
-        sim_reply_json(rq, 409,
-                       sim_status_conflict_msg("pods/binding", "", "pods/binding", rq->name, m),
-                       NULL);
-        return;
-    }
-    json_object *n = sim_json_copy(sim_obj_tree(old));
-    jx_set_str(n, "spec.nodeName", node);
-    sim_core_pod_condition(n, "PodScheduled", "True", NULL);
-    const sim_obj *so = sim_commit(S, r, SIM_EV_MODIFIED, sim_meta_reorder(n, "Pod", "v1"));
-    json_object_put(b);
-    if (!so) {
-        reply_oom(rq);
-        return;
-    }
-    sim_reply_json(rq, 201, sim_status(201, NULL, NULL, NULL), NULL);
-}
