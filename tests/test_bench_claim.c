@@ -29,8 +29,8 @@ typedef struct {
 } claim_row;
 
 static const claim_row claim_rows[] = {
-    {"poisson 40/s for 2 s on a pool of 20",
-     {"--pool", "20", "--sandboxes", "30", "--rate", "40", "--duration", "2", NULL},
+    {"poisson 40/s for 2 s on a pool of 60",
+     {"--pool", "60", "--sandboxes", "30", "--rate", "40", "--duration", "2", NULL},
      1,
      1,
      0},
@@ -40,7 +40,7 @@ static const claim_row claim_rows[] = {
      0,
      0},
     {"sweep of two rates on one setup",
-     {"--pool", "20", "--sandboxes", "0", "--sweep", "20,60", "--duration", "1", NULL},
+     {"--pool", "60", "--sandboxes", "0", "--sweep", "20,60", "--duration", "1", NULL},
      1,
      1,
      2},

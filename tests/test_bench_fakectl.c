@@ -72,6 +72,71 @@ on_write(const kube_result *res, void *ud)
     }
 }
 
+/* Writes retried on transient failures (no reply, 429, 5xx), up to 6
+ * attempts: a loaded CI machine must not turn into a stuck pool here.
+ * Creates only when the server surely did not act (429, 503): a retried
+ * POST after a lost reply could create twice. */
+typedef struct fk_write {
+    const kube_resource *res;
+    char ns[64], name[96], sub[16];
+    char *body;
+    int create, attempts;
+    kube_done_cb cb;
+    void *ud;
+} fk_write;
+
+static void fk_send(fk_write *w);
+
+static void
+on_fk_done(const kube_result *res, void *ud)
+{
+    fk_write *w = ud;
+    long st = res->http_status;
+    int transient = res->err && res->err != ERR_CANCELED &&
+                    (w->create ? (st == 429 || st == 503) : (st == 0 || st == 429 || st >= 500));
+    if (transient && ++w->attempts < 6) {
+        fprintf(stderr, "fakectl: retrying %s %s/%s: HTTP %ld %s\n", w->create ? "create" : "patch",
+                w->res->plural, w->name, st, res->message);
+        fk_send(w);
+        return;
+    }
+    if (w->cb)
+        w->cb(res, w->ud);
+    else
+        on_write(res, NULL);
+    free(w->body);
+    free(w);
+}
+
+static void
+fk_send(fk_write *w)
+{
+    int rc = w->create ? kube_create(F.k.c, w->res, w->ns, w->body, on_fk_done, w)
+                       : kube_patch(F.k.c, w->res, w->ns, w->name, w->sub[0] ? w->sub : NULL,
+                                    KUBE_PATCH_MERGE, w->body, on_fk_done, w);
+    if (rc != 0) {
+        kube_result r = {.err = rc, .message = "not sent", .reason = "", .raw = ""};
+        w->attempts = 6;
+        on_fk_done(&r, w);
+    }
+}
+
+static void
+fk_write_new(int create, const kube_resource *res, const char *ns, const char *name,
+             const char *sub, const char *body, kube_done_cb cb, void *ud)
+{
+    fk_write *w = calloc(1, sizeof *w);
+    w->res = res;
+    w->create = create;
+    snprintf(w->ns, sizeof w->ns, "%s", ns);
+    snprintf(w->name, sizeof w->name, "%s", name ? name : "");
+    snprintf(w->sub, sizeof w->sub, "%s", sub ? sub : "");
+    w->body = strdup(body);
+    w->cb = cb;
+    w->ud = ud;
+    fk_send(w);
+}
+
 static void
 key(char *buf, size_t len, const char *ns, const char *name)
 {
@@ -81,11 +146,11 @@ key(char *buf, size_t len, const char *ns, const char *name)
 static void
 set_ready_status(const char *ns, const char *name)
 {
-    kube_patch(F.k.c, &KUBE_SANDBOXES, ns, name, "status", KUBE_PATCH_MERGE,
-               "{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\","
-               "\"reason\":\"DependenciesReady\",\"message\":\"fake\","
-               "\"lastTransitionTime\":\"2026-01-01T00:00:00Z\",\"observedGeneration\":1}]}}",
-               on_write, NULL);
+    fk_write_new(0, &KUBE_SANDBOXES, ns, name, "status",
+                 "{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\","
+                 "\"reason\":\"DependenciesReady\",\"message\":\"fake\","
+                 "\"lastTransitionTime\":\"2026-01-01T00:00:00Z\",\"observedGeneration\":1}]}}",
+                 NULL, NULL);
 }
 
 static void
@@ -97,8 +162,7 @@ claim_ready(const char *ns, const char *claim, const char *sandbox, kube_done_cb
              "\"status\":\"True\",\"reason\":\"DependenciesReady\",\"message\":\"fake\","
              "\"lastTransitionTime\":\"2026-01-01T00:00:00Z\",\"observedGeneration\":1}]}}",
              sandbox);
-    kube_patch(F.k.c, &KUBE_SANDBOXCLAIMS, ns, claim, "status", KUBE_PATCH_MERGE, body,
-               cb ? cb : on_write, ud);
+    fk_write_new(0, &KUBE_SANDBOXCLAIMS, ns, claim, "status", body, cb, ud);
 }
 
 static void create_member(void);
@@ -127,7 +191,7 @@ create_member(void)
              "\"spec\":{\"podTemplate\":{\"spec\":{\"containers\":[{\"name\":\"main\","
              "\"image\":\"busybox\"}]}}}}",
              F.pool, F.pool, F.pool, F.pool_uid);
-    kube_create(F.k.c, &KUBE_SANDBOXES, F.pool_ns, body, on_member_created, NULL);
+    fk_write_new(1, &KUBE_SANDBOXES, F.pool_ns, NULL, NULL, body, on_member_created, NULL);
 }
 
 /* ---- watches ------------------------------------------------------------------- */
@@ -190,8 +254,7 @@ on_claim_status(const kube_result *res, void *ud)
         snprintf(body, sizeof body,
                  "{\"metadata\":{\"annotations\":{\"agents.x-k8s.io/sandbox-name\":\"%s\"}}}",
                  a->sandbox);
-        kube_patch(F.k.c, &KUBE_SANDBOXCLAIMS, a->ns, a->claim, NULL, KUBE_PATCH_MERGE, body,
-                   on_write, NULL);
+        fk_write_new(0, &KUBE_SANDBOXCLAIMS, a->ns, a->claim, NULL, body, NULL, NULL);
     } else {
         on_write(res, NULL);
     }
@@ -244,7 +307,7 @@ on_claim(int type, json_object *obj, void *ud)
                  "\"apiVersion\":\"extensions.agents.x-k8s.io/v1beta1\",\"kind\":\"SandboxClaim\","
                  "\"name\":\"%s\",\"uid\":\"%s\",\"controller\":true}]}}",
                  name, uid);
-        kube_patch(F.k.c, &KUBE_SANDBOXES, ns, m, NULL, KUBE_PATCH_MERGE, body, on_adopted, a);
+        fk_write_new(0, &KUBE_SANDBOXES, ns, m, NULL, body, on_adopted, a);
         free(m);
         create_member(); /* the refill, off the critical path */
         return;
@@ -258,7 +321,7 @@ on_claim(int type, json_object *obj, void *ud)
              "\"spec\":{\"podTemplate\":{\"spec\":{\"containers\":[{\"name\":\"main\","
              "\"image\":\"busybox\"}]}}}}",
              name, name, uid);
-    kube_create(F.k.c, &KUBE_SANDBOXES, ns, body, on_write, NULL);
+    fk_write_new(1, &KUBE_SANDBOXES, ns, NULL, NULL, body, NULL, NULL);
 }
 
 /* Once per loop turn: the pool's status when its Ready count changed. */
@@ -272,8 +335,7 @@ on_flush(struct ev_loop *loop, ev_prepare *w, int revents)
     char body[256];
     snprintf(body, sizeof body, "{\"status\":{\"replicas\":%ld,\"readyReplicas\":%ld}}", F.replicas,
              F.ready);
-    kube_patch(F.k.c, &KUBE_SANDBOXWARMPOOLS, F.pool_ns, F.pool, "status", KUBE_PATCH_MERGE, body,
-               on_write, NULL);
+    fk_write_new(0, &KUBE_SANDBOXWARMPOOLS, F.pool_ns, F.pool, "status", body, NULL, NULL);
     F.ready_written = F.ready;
 }
 
@@ -335,7 +397,7 @@ main(int argc, char **argv)
     }
     struct ev_loop *loop = ev_default_loop(0); /* signal watchers */
     char err[256];
-    if (bench_kc_open(&F.k, loop, kubeconfig, "agent-sandbox-controller/fake", 0, err,
+    if (bench_kc_open(&F.k, loop, kubeconfig, "agent-sandbox-controller/fake", 64, err,
                       sizeof err)) {
         fprintf(stderr, "fakectl: %s\n", err);
         return 2;
