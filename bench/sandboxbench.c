@@ -377,6 +377,7 @@ main(int argc, char **argv)
         return 0;
     }
     bench_raise_nofile();
+    bench_env_catch_signals();
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "sandboxbench: cannot initialise libcurl\n");
         return 1;
@@ -424,7 +425,8 @@ main(int argc, char **argv)
     if (rc != 0) {
         fflush(stdout); /* the table first, then the verdict */
         fprintf(stderr, "sandboxbench: FAILED: %s\n", r.why[0] ? r.why : err_str(rc));
-        if (!measured || r.fleet.ready == 0) bench_env_print_logs(&r.env, stderr);
+        if ((!measured || r.fleet.ready == 0) && rc != ERR_CANCELED)
+            bench_env_print_logs(&r.env, stderr);
     }
     if (o.cli.json && measured) {
         char err[256];

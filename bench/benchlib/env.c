@@ -196,10 +196,33 @@ bench_env_start(bench_env *e, const bench_env_opts *o, char *err, size_t errlen)
     return rc;
 }
 
+static volatile sig_atomic_t bench_env_signal;
+
+static void
+on_signal(int sig)
+{
+    bench_env_signal = sig;
+}
+
+void
+bench_env_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 int
 bench_env_check(void *env, char *why, size_t whylen)
 {
     bench_env *e = env;
+    if (bench_env_signal) {
+        snprintf(why, whylen, "interrupted by signal %d", (int)bench_env_signal);
+        return ERR_CANCELED;
+    }
     if (e->own) {
         if (!bench_child_alive(&e->sim)) {
             snprintf(why, whylen, "kubesim exited with code %d", e->sim.exit_code);

@@ -53,7 +53,14 @@ typedef struct bench_env {
 } bench_env;
 
 int bench_env_start(bench_env *e, const bench_env_opts *o, char *err, size_t errlen);
-/* bench_check_fn: 0 while every process we depend on runs. */
+/* SIGINT and SIGTERM only set a flag (the one piece of global state here,
+ * as a signal handler needs): bench_env_check then fails with
+ * ERR_CANCELED, so an interrupted run stops its children and removes its
+ * temporary directory on the normal path. */
+void bench_env_catch_signals(void);
+
+/* bench_check_fn: 0 while every process we depend on runs and no SIGINT or
+ * SIGTERM arrived (then ERR_CANCELED). */
 int bench_env_check(void *env, char *why, size_t whylen);
 /* Tails of both logs (own processes only). */
 void bench_env_print_logs(bench_env *e, FILE *out);
