@@ -58,6 +58,10 @@ process_sandbox(ctl_manager *m, int shard, const char *ns, const char *name, con
 
 static const ctl_kind_ops kind_table[] = {
     {"sandbox", process_sandbox},
+    {"claim", ctl_ext_process_claim},
+    {"pool", ctl_ext_process_pool},
+    {"poolmember", ctl_ext_process_poolmember},
+    {"template", ctl_ext_process_template},
 };
 
 /* Split "<kind>/<ns>/<name>" in place into buffers. */
@@ -170,6 +174,7 @@ on_feed(const store_change *changes, size_t n, void *udata)
     for (size_t i = 0; i < n; i++)
         ctl_route_change(&changes[i], feed_exists, &f, feed_emit, &f);
     store_rtxn_end(f.r);
+    if (m->ext) ctl_ext_route_batch(m->ext, m->st, changes, n, feed_emit, &f);
 }
 
 static int
@@ -200,6 +205,10 @@ on_synced(informer *inf, void *udata)
     if (rc != 0)
         LOG_E("manager", "cannot list the cached Sandboxes for the first pass", "err=%s",
               err_str(rc));
+    if (m->ext) {
+        feed_ctx f = {m, NULL, 0};
+        ctl_ext_synced(m->ext, m->st, feed_emit, &f);
+    }
     atomic_store(&m->ready, 1);
     LOG_I("manager", "caches synced; reconciling", "sandboxes=%zu shards=%d", n,
           rec_shards_count(m->shards));
@@ -252,6 +261,9 @@ ctl_manager_start(ctl_manager *m)
     for (int i = 0; i < m->flags->shards; i++)
         if ((m->recall[i] = ctl_recall_new()) == NULL) return ERR_NOMEM;
     m->n_recall = m->flags->shards;
+    if (m->flags->extensions &&
+        (m->ext = ctl_ext_new(m->flags, m->flags->shards, NULL, err, sizeof err)) == NULL)
+        return ERR_NOMEM;
     rec_shard_opts so = {.shards = m->flags->shards,
                          .process = on_process,
                          .process_udata = m,
@@ -268,6 +280,8 @@ ctl_manager_start(ctl_manager *m)
     informer_opts io = {.cache_label_selectors = m->flags->cache_label_selectors,
                         .kinds = 1u << STORE_SANDBOX | 1u << STORE_POD | 1u << STORE_SERVICE |
                                  1u << STORE_PVC};
+    if (m->flags->extensions)
+        io.kinds |= 1u << STORE_CLAIM | 1u << STORE_POOL | 1u << STORE_TEMPLATE | 1u << STORE_NETPOL;
     m->inf = informer_new(m->loop, m->kc, m->st, &io);
     if (m->inf == NULL) {
         LOG_E("manager", "cannot create the informers", "err=%s", err_str(ERR_NOMEM));
@@ -282,11 +296,6 @@ ctl_manager_start(ctl_manager *m)
     LOG_I("manager", "started", "shards=%d cache_dir=%s cache_label_selectors=%d settle_ms=%lld",
           rec_shards_count(m->shards), store_path(m->st), m->flags->cache_label_selectors,
           (long long)m->sbx_opts.status_settle_ms);
-    if (m->flags->extensions)
-        LOG_W("manager",
-              "--extensions: the SandboxClaim/Template/WarmPool controllers are not "
-              "wired into this binary yet; only Sandboxes are reconciled",
-              "flag=%s", "extensions");
     return 0;
 }
 
@@ -352,6 +361,7 @@ ctl_manager_free(ctl_manager *m)
     ctl_manager_stop(m);
     informer_free(m->inf);
     rec_shards_free(m->shards);
+    ctl_ext_free(m->ext); /* after the workers were joined */
     for (int i = 0; m->recall && i < m->flags->shards; i++)
         ctl_recall_free(m->recall[i]);
     free(m->recall);

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 
 #include "controller/dispatch.h"
+#include "controller/ext.h"
 #include "controller/manager.h"
 #include "controller/recall.h"
 #include "informer/informer.h"
@@ -35,6 +36,7 @@ struct ctl_manager {
     ctl_dispatch *disp; /* NULL once detached */
     informer *inf;
     rec_sandbox_opts sbx_opts;
+    ctl_ext *ext; /* --extensions: claims, pools, templates (controller/ext.h); else NULL */
     ctl_recall **recall; /* one per shard, used by that shard's worker only */
     int n_recall;
     int started, stopped, synced; /* I/O thread */

@@ -1,0 +1,453 @@
+/* ext.c - per-shard state and process functions of the extension
+ * controllers (see ext.h). */
+#include "controller/ext.h"
+
+#include "controller/ext_map.h"
+#include "controller/ext_routes.h"
+#include "controller/manager_internal.h"
+#include "controller/routes.h"
+#include "core/err.h"
+#include "core/jx.h"
+#include "core/log.h"
+#include "core/namehash.h"
+#include "core/timeutil.h"
+#include "pools/pool.h"
+#include "reconciler/claim.h"
+#include "reconciler/template.h"
+#include "reconciler/warmpool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct ext_shard {
+    pool_set *pools;
+    ctl_xmap wp;     /* "ns/pool" -> rec_wp_state* */
+    ctl_xmap claims; /* "ns/claim" -> rec_claim_state* */
+} ext_shard;
+
+struct ctl_ext {
+    int n;
+    ext_shard *sh;
+    rec_claim_config ccfg;
+    rec_wp_config wcfg;
+    rec_domains domains;
+    ctl_ext_router *router; /* I/O thread */
+};
+
+/* ---- setup ------------------------------------------------------------------- */
+
+static void
+load_domains(ctl_ext *x, const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL) return; /* optional: the default list applies */
+    char buf[8192];
+    size_t len = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[len] = '\0';
+    if (rec_domains_parse(&x->domains, buf) != 0) {
+        LOG_W("ext", "cannot parse the allowed label domains; using the default", "file=%s", path);
+        return;
+    }
+    if (x->domains.n > 0) x->ccfg.label_domains = &x->domains;
+    LOG_I("ext", "allowed label domains loaded", "file=%s domains=%zu", path, x->domains.n);
+}
+
+ctl_ext *
+ctl_ext_new(const ctl_flags *f, int shards, const char *domains_file, char *err, size_t errlen)
+{
+    ctl_ext *x = calloc(1, sizeof *x);
+    if (x == NULL || shards <= 0) goto fail;
+    x->n = shards;
+    x->sh = calloc((size_t)shards, sizeof *x->sh);
+    x->router = ctl_ext_router_new();
+    if (x->sh == NULL || x->router == NULL) goto fail;
+    for (int i = 0; i < shards; i++)
+        if ((x->sh[i].pools = pool_set_new()) == NULL) goto fail;
+    rec_claim_config_default(&x->ccfg);
+    x->ccfg.disable_events = f->disable_claim_events;
+    x->ccfg.disable_observability_annotations = f->disable_claim_observability_annotations;
+    rec_wp_config_default(&x->wcfg);
+    x->wcfg.max_batch = f->sandbox_warm_pool_max_batch_size;
+    x->wcfg.readiness_grace_ms = f->sandbox_warm_pool_readiness_grace_period_ns / 1000000;
+    x->wcfg.unschedulable_recheck_ms =
+        f->sandbox_warm_pool_unschedulable_recheck_interval_ns / 1000000;
+    x->wcfg.enable_eviction = f->enable_warm_pool_eviction;
+    x->wcfg.replenish_delay_ms = f->sandbox_warm_pool_replenish_delay_ns / 1000000;
+    x->wcfg.max_refill_rate = f->sandbox_warm_pool_max_refill_rate;
+    load_domains(x, domains_file ? domains_file : CTL_EXT_LABEL_DOMAINS_FILE);
+    return x;
+fail:
+    snprintf(err, errlen, "out of memory");
+    ctl_ext_free(x);
+    return NULL;
+}
+
+static void
+free_wp(void *v)
+{
+    rec_wp_state_fini(v);
+    free(v);
+}
+
+static void
+free_claim(void *v)
+{
+    rec_claim_state_fini(v);
+    free(v);
+}
+
+void
+ctl_ext_free(ctl_ext *x)
+{
+    if (x == NULL) return;
+    for (int i = 0; x->sh && i < x->n; i++) {
+        ctl_xmap_fini(&x->sh[i].wp, free_wp);
+        ctl_xmap_fini(&x->sh[i].claims, free_claim);
+        pool_set_free(x->sh[i].pools);
+    }
+    free(x->sh);
+    ctl_ext_router_free(x->router);
+    rec_domains_fini(&x->domains);
+    free(x);
+}
+
+/* ---- store reads ------------------------------------------------------------- */
+
+/* Decoded objects a pass borrows; released after it. */
+typedef struct bag {
+    json_object **v;
+    size_t n, cap;
+    int nomem;
+} bag;
+
+static json_object *
+bag_add(bag *b, json_object *o)
+{
+    if (o == NULL) return NULL;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 16;
+        json_object **v = realloc(b->v, cap * sizeof *v);
+        if (v == NULL) {
+            b->nomem = 1;
+            json_object_put(o);
+            return NULL;
+        }
+        b->v = v;
+        b->cap = cap;
+    }
+    b->v[b->n++] = o;
+    return o;
+}
+
+static void
+bag_fini(bag *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        json_object_put(b->v[i]);
+    free(b->v);
+}
+
+typedef struct reader {
+    store_rtxn *r;
+    bag held;
+    int err; /* first store error other than NOTFOUND */
+} reader;
+
+static json_object *
+rd_get(reader *rd, enum store_kind k, const char *ns, const char *name)
+{
+    json_object *o = NULL;
+    if (!ns || !name || !*name) return NULL;
+    int rc = store_get(rd->r, k, ns, name, &o);
+    if (rc != 0) {
+        if (rc != ERR_NOTFOUND && rd->err == 0) rd->err = rc;
+        return NULL;
+    }
+    return bag_add(&rd->held, o);
+}
+
+static json_object *
+lookup_sandbox(void *ud, const char *ns, const char *name)
+{
+    return rd_get(ud, STORE_SANDBOX, ns, name);
+}
+
+/* A list of decoded objects (pointers into the reader's bag). */
+typedef struct objlist {
+    reader *rd;
+    json_object **v;
+    size_t n, cap;
+} objlist;
+
+static int
+on_item(const store_item *it, void *udata)
+{
+    objlist *l = udata;
+    json_object *o = NULL;
+    if (store_decode(it, &o) != 0) return 0; /* damaged entry: skip it */
+    if (bag_add(&l->rd->held, o) == NULL) return ERR_NOMEM;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        json_object **v = realloc(l->v, cap * sizeof *v);
+        if (v == NULL) return ERR_NOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = o;
+    return 0;
+}
+
+static int
+rd_begin(ctl_manager *m, reader *rd)
+{
+    memset(rd, 0, sizeof *rd);
+    return store_rtxn_begin(m->st, &rd->r);
+}
+
+static int
+rd_end(reader *rd)
+{
+    store_rtxn_end(rd->r);
+    rd->r = NULL;
+    int rc = rd->held.nomem ? ERR_NOMEM : rd->err;
+    bag_fini(&rd->held);
+    return rc;
+}
+
+static ext_shard *
+shard_of(ctl_manager *m, int shard)
+{
+    ctl_ext *x = m->ext;
+    if (x == NULL || shard < 0 || shard >= x->n) return NULL;
+    return &x->sh[shard];
+}
+
+static void
+queue_pool(ctl_manager *m, const char *ns, const char *pool)
+{
+    char key[CTL_KEY_MAX], route[CTL_KEY_MAX];
+    if (ctl_route_key(key, sizeof key, "pool", ns, pool) &&
+        ctl_ext_pool_route(route, sizeof route, ns, pool))
+        rec_shards_add(m->shards, route, key);
+}
+
+/* ---- claims ------------------------------------------------------------------ */
+
+int
+ctl_ext_process_claim(ctl_manager *m, int shard, const char *ns, const char *name,
+                      const rec_outcome *oc, size_t n, rec_result *out)
+{
+    ext_shard *s = shard_of(m, shard);
+    if (s == NULL) return ERR_INVALID;
+    char k[CTL_KEY_MAX];
+    snprintf(k, sizeof k, "%s/%s", ns, name);
+    reader rd;
+    int rc = rd_begin(m, &rd);
+    if (rc != 0) return rc;
+    rec_claim_state *cs = ctl_xmap_get(&s->claims, k);
+    json_object *claim = rd_get(&rd, STORE_CLAIM, ns, name);
+    if (claim == NULL) {
+        rc = rd_end(&rd);
+        if (rc != 0) return rc; /* a store error: do not forget on a failed read */
+        if (cs) {
+            rec_claim_forget(cs, s->pools, ns);
+            free(ctl_xmap_del(&s->claims, k));
+        }
+        return 0;
+    }
+    if (cs == NULL) {
+        cs = malloc(sizeof *cs);
+        if (cs == NULL || ctl_xmap_put(&s->claims, k, cs, NULL) != 0) {
+            free(cs);
+            rd_end(&rd);
+            return ERR_NOMEM;
+        }
+        rec_claim_state_init(cs);
+    }
+    const char *pool_name = jx_str(claim, "spec.warmPoolRef.name");
+    json_object *pool = rd_get(&rd, STORE_POOL, ns, pool_name);
+    json_object *tmpl =
+        pool ? rd_get(&rd, STORE_TEMPLATE, ns, jx_str(pool, "spec.sandboxTemplateRef.name")) : NULL;
+    objlist ctl = {&rd, NULL, 0, 0};
+    const char *uid = jx_str(claim, "metadata.uid");
+    if (uid && *uid) {
+        int lrc = store_children(rd.r, uid, STORE_SANDBOX, on_item, &ctl);
+        if (lrc != 0 && lrc != ERR_NOTFOUND && rd.err == 0) rd.err = lrc;
+    }
+    char npn[CTL_KEY_MAX];
+    snprintf(npn, sizeof npn, "%s-network-policy", name);
+    json_object *np = rd_get(&rd, STORE_NETPOL, ns, npn);
+    if (rd.err != 0) { /* a partial view could take a second sandbox */
+        free(ctl.v);
+        return rd_end(&rd);
+    }
+    rec_claim_input in = {.claim = claim,
+                          .pool = pool,
+                          .tmpl = tmpl,
+                          .lookup = lookup_sandbox,
+                          .lookup_ud = &rd,
+                          .controlled = ctl.v,
+                          .n_controlled = ctl.n,
+                          .legacy_np = np,
+                          .outcomes = oc,
+                          .n_outcomes = n,
+                          .pools = s->pools,
+                          .now_ms = time_now_ms()};
+    rec_claim_report rep;
+    memset(&rep, 0, sizeof rep);
+    rc = rec_claim_reconcile(&m->ext->ccfg, cs, &in, out, &rep);
+    char pool_copy[STORE_MAX_NAME + 1] = "";
+    if (pool_name) snprintf(pool_copy, sizeof pool_copy, "%s", pool_name);
+    free(ctl.v);
+    int rrc = rd_end(&rd);
+    if (rc == 0) rc = rrc;
+    if (rep.pool_changed && *pool_copy) queue_pool(m, ns, pool_copy);
+    if (rep.became_ready)
+        LOG_D("ext", "claim Ready", "ns=%s claim=%s sandbox=%s launch=%s", ns, name, rep.sandbox,
+              rep.launch ? rep.launch : "");
+    return rc;
+}
+
+/* ---- pools ------------------------------------------------------------------- */
+
+int
+ctl_ext_process_pool(ctl_manager *m, int shard, const char *ns, const char *name,
+                     const rec_outcome *oc, size_t n, rec_result *out)
+{
+    ext_shard *s = shard_of(m, shard);
+    if (s == NULL) return ERR_INVALID;
+    char k[CTL_KEY_MAX];
+    snprintf(k, sizeof k, "%s/%s", ns, name);
+    reader rd;
+    int rc = rd_begin(m, &rd);
+    if (rc != 0) return rc;
+    json_object *pool = rd_get(&rd, STORE_POOL, ns, name);
+    if (pool == NULL) {
+        rc = rd_end(&rd);
+        if (rc != 0) return rc;
+        rec_wp_state *ws = ctl_xmap_del(&s->wp, k);
+        if (ws) free_wp(ws);
+        pool_drop_pool(s->pools, ns, name);
+        return 0;
+    }
+    rec_wp_state *ws = ctl_xmap_get(&s->wp, k);
+    int first = ws == NULL;
+    if (ws == NULL) {
+        ws = malloc(sizeof *ws);
+        if (ws == NULL || ctl_xmap_put(&s->wp, k, ws, NULL) != 0) {
+            free(ws);
+            rd_end(&rd);
+            return ERR_NOMEM;
+        }
+        rec_wp_state_init(ws);
+    }
+    json_object *tmpl =
+        rd_get(&rd, STORE_TEMPLATE, ns, jx_str(pool, "spec.sandboxTemplateRef.name"));
+    char hash[9];
+    namehash_hex(name, hash);
+    objlist mem = {&rd, NULL, 0, 0};
+    int lrc = store_sandboxes_by_pool(rd.r, ns, hash, on_item, &mem);
+    if (lrc != 0 && lrc != ERR_NOTFOUND && rd.err == 0) rd.err = lrc;
+    if (rd.err != 0) { /* a partial member list would over-create */
+        free(mem.v);
+        return rd_end(&rd);
+    }
+    /* The pool's first pass (start-up, or the pool just appeared) feeds
+     * pools/ with every member; afterwards the poolmember keys keep it
+     * current (a stale store read here could re-add a member a claim has
+     * just adopted). */
+    if (first)
+        for (size_t i = 0; i < mem.n; i++)
+            if (pool_observe(s->pools, mem.v[i]) != 0) rd.held.nomem = 1;
+    rec_wp_input in = {.pool = pool,
+                       .tmpl = tmpl,
+                       .members = mem.v,
+                       .n_members = mem.n,
+                       .lookup = lookup_sandbox,
+                       .lookup_ud = &rd,
+                       .outcomes = oc,
+                       .n_outcomes = n,
+                       .now_ms = time_now_ms()};
+    rec_wp_report rep;
+    memset(&rep, 0, sizeof rep);
+    rc = rec_warmpool_reconcile(&m->ext->wcfg, ws, &in, out, &rep);
+    free(mem.v);
+    int rrc = rd_end(&rd);
+    if (rep.creates || rep.deletes)
+        LOG_D("ext", "warm pool pass",
+              "ns=%s pool=%s desired=%lld active=%lld creates=%d deletes=%d", ns, name,
+              (long long)rep.desired, (long long)rep.active, rep.creates, rep.deletes);
+    return rc ? rc : rrc;
+}
+
+int
+ctl_ext_process_poolmember(ctl_manager *m, int shard, const char *ns, const char *name,
+                           const rec_outcome *oc, size_t n, rec_result *out)
+{
+    (void)oc;
+    (void)n;
+    (void)out;
+    ext_shard *s = shard_of(m, shard);
+    if (s == NULL) return ERR_INVALID;
+    reader rd;
+    int rc = rd_begin(m, &rd);
+    if (rc != 0) return rc;
+    json_object *sb = rd_get(&rd, STORE_SANDBOX, ns, name);
+    if (sb) {
+        if (pool_observe(s->pools, sb) != 0) rd.held.nomem = 1;
+    } else if (rd.err == 0) {
+        pool_forget(s->pools, ns, name);
+    }
+    return rd_end(&rd);
+}
+
+/* ---- templates --------------------------------------------------------------- */
+
+int
+ctl_ext_process_template(ctl_manager *m, int shard, const char *ns, const char *name,
+                         const rec_outcome *oc, size_t n, rec_result *out)
+{
+    (void)shard;
+    reader rd;
+    int rc = rd_begin(m, &rd);
+    if (rc != 0) return rc;
+    char npn[CTL_KEY_MAX];
+    json_object *tmpl = rd_get(&rd, STORE_TEMPLATE, ns, name);
+    json_object *np = rd_get(&rd, STORE_NETPOL, ns, rec_template_np_name(name, npn, sizeof npn));
+    if (rd.err != 0) return rd_end(&rd);
+    rec_tmpl_input in = {
+        .tmpl = tmpl, .np = np, .outcomes = oc, .n_outcomes = n, .now_ms = time_now_ms()};
+    rc = rec_template_reconcile(&in, out);
+    int rrc = rd_end(&rd);
+    return rc ? rc : rrc;
+}
+
+/* ---- routing (I/O thread) ---------------------------------------------------- */
+
+void
+ctl_ext_route_batch(ctl_ext *x, store *st, const store_change *c, size_t n, ctl_ext_emit_fn emit,
+                    void *ud)
+{
+    if (x == NULL) return;
+    store_rtxn *r = NULL;
+    if (store_rtxn_begin(st, &r) != 0) r = NULL; /* routes that need no read still work */
+    for (size_t i = 0; i < n; i++)
+        ctl_ext_route_change(x->router, r, &c[i], emit, ud);
+    store_rtxn_end(r);
+}
+
+void
+ctl_ext_synced(ctl_ext *x, store *st, ctl_ext_emit_fn emit, void *ud)
+{
+    if (x == NULL) return;
+    store_rtxn *r = NULL;
+    if (store_rtxn_begin(st, &r) != 0) {
+        LOG_E("ext", "cannot read the store for the first extension pass", "err=%s", "rtxn");
+        return;
+    }
+    size_t k = ctl_ext_route_all(x->router, r, emit, ud);
+    store_rtxn_end(r);
+    LOG_I("ext", "extension controllers running", "keys=%zu", k);
+}
