@@ -19,6 +19,7 @@ set(ASC_SIM_SOURCES
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_server.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_status.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_store.c
+    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_store_page.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_table.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_tls.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_watch.c

@@ -580,6 +580,18 @@ obj_matches(sim_obj *o, const char *ns, sim_selector *ls, sim_fsel *fs)
     return 1;
 }
 
+typedef struct {
+    sim_selector *ls;
+    sim_fsel *fs;
+} list_filter;
+
+static int
+list_want(void *ud, sim_obj *o)
+{
+    list_filter *f = ud;
+    return obj_matches(o, NULL, f->ls, f->fs);
+}
+
 static void
 do_list(sim_rq *rq)
 {
@@ -663,12 +675,13 @@ do_list(sim_rq *rq)
     }
     sim_store *st = sim_store_of(S, rq->res);
     sim_obj **v = NULL;
-    size_t n = 0;
+    size_t n = 0, remaining = 0;
     const char *lns = rq->res->namespaced && rq->ns[0] ? rq->ns : NULL;
     int rc;
     const sim_sel_req *best = NULL;
     if (st && ls && (at_rv == 0 || at_rv == S->rv)) {
-        /* start from the label index: the EQ/IN requirement with fewest objects */
+        /* start from the label index: the EQ/IN requirement with fewest
+         * objects, when it is selective enough to beat walking key order */
         size_t best_n = (size_t)-1;
         for (size_t i = 0; i < sim_selector_count(ls); i++) {
             const sim_sel_req *q = sim_selector_req(ls, i);
@@ -681,13 +694,27 @@ do_list(sim_rq *rq)
                 best = q;
             }
         }
+        if (best && limit > 0 && best_n > 4096 && best_n * 8 > sim_store_count(st)) best = NULL;
     }
+    list_filter lf = {.ls = ls, .fs = fs};
     if (!st)
         rc = ERR_NOMEM;
-    else if (best)
+    else if (best) {
         rc = sim_store_select(st, lns, best->key, best->values, best->nvalues, &v, &n);
-    else
-        rc = sim_store_snapshot(st, lns, at_rv == S->rv ? 0 : at_rv, &v, &n);
+        size_t k = 0;
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            int ok = !(start && strcmp(v[i]->key, start) <= 0) && obj_matches(v[i], NULL, ls, fs);
+            if (ok && (limit <= 0 || k < (size_t)limit)) {
+                v[k++] = v[i];
+                continue;
+            }
+            if (ok) remaining++;
+            sim_obj_unref(v[i]);
+        }
+        if (rc == 0) n = k;
+    } else
+        rc = sim_store_page(st, lns, at_rv == S->rv ? 0 : at_rv, start, ls || fs ? list_want : NULL,
+                            &lf, limit > 0 ? (size_t)limit : 0, &v, &n, &remaining);
     if (rc != 0) {
         sim_selector_free(ls);
         sim_fsel_free(fs);
@@ -715,38 +742,20 @@ do_list(sim_rq *rq)
     char av[256];
     sim_res_api_version(rq->res, av, sizeof av);
     sim_buf items = {0};
-    size_t emitted = 0, remaining = 0;
-    const char *last_key = NULL;
+    const char *last_key = n ? v[n - 1]->key : NULL;
     for (size_t i = 0; i < n; i++) {
-        sim_obj *o = v[i];
-        if (start && strcmp(o->key, start) <= 0) continue;
-        if (!obj_matches(o, rq->ns, ls, fs)) continue;
-        if (limit > 0 && emitted >= (size_t)limit) {
-            remaining++;
-            continue;
-        }
-        if (emitted) sim_buf_append(&items, ",", 1);
-        sim_obj_text(S, rq->res, o, !core, &items);
-        emitted++;
-        last_key = o->key;
+        if (i) sim_buf_append(&items, ",", 1);
+        sim_obj_text(S, rq->res, v[i], !core, &items);
     }
     sim_buf body = {0};
     sim_buf ctok = {0};
     if (remaining && last_key) make_continue(list_rv, last_key, &ctok);
     if (sim_table_wanted(rq->r->accept)) {
         /* kubectl get: the same page as rows of a Table */
-        sim_obj **rows = n ? malloc(n * sizeof *rows) : NULL;
-        size_t nr = 0;
-        for (size_t i = 0; rows && i < n && (limit <= 0 || nr < (size_t)limit); i++) {
-            if (start && strcmp(v[i]->key, start) <= 0) continue;
-            if (!obj_matches(v[i], rq->ns, ls, fs)) continue;
-            rows[nr++] = v[i];
-        }
         char rvs[32];
         snprintf(rvs, sizeof rvs, "%llu", (unsigned long long)list_rv);
-        json_object *t = sim_table_build(S, rq->res, rows, nr, rvs, ctok.data,
-                                         ls || fs ? 0 : (int64_t)remaining);
-        free(rows);
+        json_object *t =
+            sim_table_build(S, rq->res, v, n, rvs, ctok.data, ls || fs ? 0 : (int64_t)remaining);
         for (size_t i = 0; i < n; i++)
             sim_obj_unref(v[i]);
         free(v);

@@ -186,6 +186,72 @@ proc_rss_kb(pid_t pid)
     return r ? strtol(r + 6, NULL, 10) : 0;
 }
 
+/* One blocking GET on fd; the body (malloc'd, NUL-terminated) or NULL. */
+static char *
+get_body(int fd, const char *path)
+{
+    char req[4096];
+    int rl = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+    if (send(fd, req, (size_t)rl, MSG_NOSIGNAL) != rl) return NULL;
+    size_t cap = 1 << 20, len = 0, want = 0, hl = 0;
+    char *b = malloc(cap + 1);
+    for (;;) {
+        if (len == cap) {
+            char *nb = realloc(b, cap * 2 + 1);
+            if (!nb) break;
+            b = nb;
+            cap *= 2;
+        }
+        ssize_t r = recv(fd, b + len, cap - len, 0);
+        if (r <= 0) break;
+        len += (size_t)r;
+        b[len] = '\0';
+        if (!hl) {
+            char *e = strstr(b, "\r\n\r\n");
+            if (!e) continue;
+            hl = (size_t)(e - b) + 4;
+            char *cl = strstr(b, "Content-Length: ");
+            want = cl ? strtoul(cl + 16, NULL, 10) : 0;
+        }
+        if (len >= hl + want) {
+            memmove(b, b + hl, want);
+            b[want] = '\0';
+            return b;
+        }
+    }
+    free(b);
+    return NULL;
+}
+
+/* Page through the namespace with limit=500 continue tokens; returns the pages or -1. */
+static long
+paginate(int port, long *items)
+{
+    int fd = dial(port);
+    char path[2048] = "/api/v1/namespaces/bench/configmaps?limit=500";
+    long pages = 0;
+    *items = 0;
+    for (;;) {
+        char *b = get_body(fd, path);
+        if (!b) {
+            close(fd);
+            return -1;
+        }
+        pages++;
+        for (char *p = strstr(b, "\"name\":\"cm-"); p; p = strstr(p + 1, "\"name\":\"cm-"))
+            (*items)++;
+        char *c = strstr(b, "\"continue\":\"");
+        char tok[1024] = "";
+        if (c) sscanf(c + 12, "%1023[^\"]", tok);
+        free(b);
+        if (!tok[0]) break;
+        snprintf(path, sizeof path, "/api/v1/namespaces/bench/configmaps?limit=500&continue=%s",
+                 tok);
+    }
+    close(fd);
+    return pages;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -253,6 +319,12 @@ main(int argc, char **argv)
     }
     double t_create = now_s() - t0;
     long rss1 = proc_rss_kb(pid);
+    /* a full paginated LIST (limit=500 with continue tokens), as an informer's first list */
+    double lcpu0 = proc_cpu(pid);
+    t0 = now_s();
+    long litems = 0;
+    long lpages = paginate(port, &litems);
+    double t_list = now_s() - t0, lcpu = proc_cpu(pid) - lcpu0;
     /* the current resourceVersion, so the watchers get every later event */
     char rv[32] = "0";
     fd = dial(port);
@@ -301,6 +373,8 @@ main(int argc, char **argv)
     printf("kubesimbench: %ld objects, %ld writes, %d watchers, %d connections\n", nobj, nwrites,
            nwatch, nconn);
     printf("creates/s             %.0f (%ld errors)\n", (double)nobj / t_create, errs);
+    printf("paginated LIST        %.2f s, %.2f kubesim CPU-s (%ld pages, %ld items)\n", t_list,
+           lcpu, lpages, litems);
     printf("writes/s              %.0f (%ld errors), each fanned out to %d watchers\n",
            (double)nwrites / t_write, werrs, nwatch);
     printf("write latency p50     %.3f ms\n", lat[nwrites / 2] * 1e3);

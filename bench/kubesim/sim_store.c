@@ -137,6 +137,7 @@ sim_store_free(sim_store *s)
     for (size_t i = 0; i < s->n; i++)
         event_clear(&s->ring[(s->head + i) % s->cap]);
     free(s->ring);
+    sim_store_keys_free(s);
     free(s->key);
     free(s);
 }
@@ -336,6 +337,10 @@ sim_store_apply(sim_store *s, int type, sim_obj *o, int64_t mono_ms)
         label_index_update(s, o->key, prev, o);
         /* the map's reference to prev moves into the event */
     }
+    if (type == SIM_EV_DELETED && prev)
+        sim_store_keys_note(s, o->key, 0);
+    else if (type != SIM_EV_DELETED && !prev)
+        sim_store_keys_note(s, o->key, 1);
     if (ring_push(s, &e) != 0) {
         /* history lost: make older versions expire instead of lying */
         s->expired_rv = o->rv;

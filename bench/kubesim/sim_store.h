@@ -61,6 +61,12 @@ typedef struct sim_store {
     size_t head, n, cap;
     uint64_t expired_rv; /* events with rv <= expired_rv are no longer known */
     struct sim_watch *watches;
+    /* Key order for paginated lists: sorted holds the live keys in strcmp
+     * order as of the last sync; keys that became live (added) or stopped
+     * being live (gone) since are merged in at the next LIST, in O(n). */
+    char **sorted, **added, **gone;
+    size_t nsorted, nadded, ngone, capadded, capgone;
+    int keys_lost; /* an OOM dropped a change: rebuild from objs */
 } sim_store;
 
 sim_store *sim_store_new(const char *key, uint64_t start_rv);
@@ -84,6 +90,22 @@ size_t sim_store_count(const sim_store *s);
  * ERR_NOMEM. */
 int sim_store_snapshot(const sim_store *s, const char *ns, uint64_t at_rv, sim_obj ***out,
                        size_t *n);
+/* One page of a list in key order: the objects (namespace NULL = all) at
+ * resourceVersion at_rv (0 = now) whose key sorts after `after` (NULL: from
+ * the start) and for which want(ud, o) is non-zero (want NULL: all), at most
+ * limit of them (0: all), as new references in *out (caller unrefs each and
+ * frees the array). *more is how many further objects would match when want
+ * is NULL, else 1 when at least one more matches, else 0. The cost is
+ * O(log n + page + events since at_rv), plus O(n) once after objects were
+ * added or removed; never a sort of the whole store. Returns 0, ERR_GONE when
+ * at_rv is older than the history, or ERR_NOMEM. */
+int sim_store_page(sim_store *s, const char *ns, uint64_t at_rv, const char *after,
+                   int (*want)(void *ud, sim_obj *o), void *ud, size_t limit, sim_obj ***out,
+                   size_t *n, size_t *more);
+/* Internal to sim_store*.c: note that key became live (1) or not (0), and
+ * free the key order. */
+void sim_store_keys_note(sim_store *s, const char *key, int live);
+void sim_store_keys_free(sim_store *s);
 /* Live objects carrying label label_key with one of values (namespace NULL
  * = all), sorted by key, as new references (caller unrefs and frees). The label
  * index lets a selector list start from the objects it can match. */
