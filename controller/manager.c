@@ -2,9 +2,9 @@
  * wired together (the design is in manager.h).
  *
  * Kinds plug in through kind_table: a key "<kind>/<ns>/<name>" is passed to
- * the entry whose prefix is <kind>. Only the Sandbox controller is wired;
- * the extension controllers add entries (and their informer kinds and
- * routes) here.
+ * the entry whose prefix is <kind>. The Sandbox controller always; with
+ * --extensions the claim/pool/template controllers of controller/ext.h
+ * (their informer kinds, routes and per-shard state too).
  *
  * The change feed is ignored until every informer has synced: a pass that
  * ran on a half-listed cache would create children that already exist.
@@ -58,9 +58,10 @@ process_sandbox(ctl_manager *m, int shard, const char *ns, const char *name, con
 
 static const ctl_kind_ops kind_table[] = {
     {"sandbox", process_sandbox},
+    /* --extensions (controller/ext.h) */
     {"claim", ctl_ext_process_claim},
     {"pool", ctl_ext_process_pool},
-    {"poolmember", ctl_ext_process_poolmember},
+    {"poolmember", ctl_ext_process_poolmember}, /* feeds the shard's pools/ set */
     {"template", ctl_ext_process_template},
 };
 
@@ -281,7 +282,8 @@ ctl_manager_start(ctl_manager *m)
                         .kinds = 1u << STORE_SANDBOX | 1u << STORE_POD | 1u << STORE_SERVICE |
                                  1u << STORE_PVC};
     if (m->flags->extensions)
-        io.kinds |= 1u << STORE_CLAIM | 1u << STORE_POOL | 1u << STORE_TEMPLATE | 1u << STORE_NETPOL;
+        io.kinds |=
+            1u << STORE_CLAIM | 1u << STORE_POOL | 1u << STORE_TEMPLATE | 1u << STORE_NETPOL;
     m->inf = informer_new(m->loop, m->kc, m->st, &io);
     if (m->inf == NULL) {
         LOG_E("manager", "cannot create the informers", "err=%s", err_str(ERR_NOMEM));

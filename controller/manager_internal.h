@@ -36,7 +36,7 @@ struct ctl_manager {
     ctl_dispatch *disp; /* NULL once detached */
     informer *inf;
     rec_sandbox_opts sbx_opts;
-    ctl_ext *ext; /* --extensions: claims, pools, templates (controller/ext.h); else NULL */
+    ctl_ext *ext;        /* --extensions: claims, pools, templates (controller/ext.h); else NULL */
     ctl_recall **recall; /* one per shard, used by that shard's worker only */
     int n_recall;
     int started, stopped, synced; /* I/O thread */
