@@ -31,7 +31,12 @@
 static void
 meta_copy_key(json_object *dst, json_object *src, const char *key)
 {
-    json_object *v = jx_get(src, key);
+    json_object *v = jx_get(src, key), *cur = NULL;
+    /* most writes leave these as they were: compare instead of copying */
+    if (v && json_object_object_get_ex(dst, key, &cur) &&
+        json_object_get_type(cur) == json_object_get_type(v) &&
+        !json_object_is_type(v, json_type_double) && sim_json_equal(cur, v))
+        return;
     if (v)
         json_object_object_add(dst, key, sim_json_copy(v));
     else
