@@ -112,8 +112,9 @@ keys_sync(sim_store *s)
     if (!s->nadded && !s->ngone) return 0;
     char **nv = malloc((s->nsorted + s->nadded + 1) * sizeof *nv);
     if (!nv) return ERR_NOMEM;
-    qsort(s->added, s->nadded, sizeof *s->added, cmp_str);
-    qsort(s->gone, s->ngone, sizeof *s->gone, cmp_str);
+    /* qsort with a NULL base is undefined even for zero elements. */
+    if (s->nadded) qsort(s->added, s->nadded, sizeof *s->added, cmp_str);
+    if (s->ngone) qsort(s->gone, s->ngone, sizeof *s->gone, cmp_str);
     size_t i = 0, j = 0, g = 0, k = 0;
     while (i < s->nsorted || j < s->nadded) {
         char *key;
