@@ -18,9 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* rec_event_to_json makes events.k8s.io/v1 Events; kube's KUBE_EVENTS is core/v1. */
-static const kube_resource events_v1 = {"events.k8s.io", "v1", "events", "Event", 1};
-
 typedef struct tctx {
     struct tctx *prev, *next;
     rec_ticket *t; /* NULL once completed (detach) */
@@ -275,7 +272,8 @@ post_event(ctl_dispatch *d, const rec_event *ev)
                  ev->ns ? ev->ns : "", ev->name ? ev->name : "");
         d->requests++;
         atomic_fetch_add(&d->n_events, 1);
-        rc = kube_create(d->kc, &events_v1, ev->ns, body, on_event, e);
+        rc = kube_create(d->kc, &KUBE_EVENTS_V1,
+                         /* rec_event_to_json makes events.k8s.io/v1 */ ev->ns, body, on_event, e);
         if (rc != 0) d->requests--;
     }
     if (rc != 0) {

@@ -68,8 +68,9 @@ typedef struct kube_resource {
 } kube_resource;
 
 /* The resources the controller uses (defined in kube/resources.c). */
-extern const kube_resource KUBE_PODS, KUBE_SERVICES, KUBE_PVCS, KUBE_EVENTS, KUBE_LEASES,
-    KUBE_NETWORKPOLICIES, KUBE_NAMESPACES, KUBE_NODES, KUBE_CRDS, KUBE_SANDBOXES,
+/* KUBE_EVENTS is core/v1; KUBE_EVENTS_V1 is events.k8s.io/v1 (the same store on the server). */
+extern const kube_resource KUBE_PODS, KUBE_SERVICES, KUBE_PVCS, KUBE_EVENTS, KUBE_EVENTS_V1,
+    KUBE_LEASES, KUBE_NETWORKPOLICIES, KUBE_NAMESPACES, KUBE_NODES, KUBE_CRDS, KUBE_SANDBOXES,
     KUBE_SANDBOXTEMPLATES, KUBE_SANDBOXCLAIMS, KUBE_SANDBOXWARMPOOLS;
 
 /* Build "/api/v1/namespaces/ns/pods/name/status" into buf. ns/name/sub may be NULL. */

@@ -15,6 +15,7 @@ const kube_resource KUBE_PODS = {"", "v1", "pods", "Pod", 1};
 const kube_resource KUBE_SERVICES = {"", "v1", "services", "Service", 1};
 const kube_resource KUBE_PVCS = {"", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", 1};
 const kube_resource KUBE_EVENTS = {"", "v1", "events", "Event", 1};
+const kube_resource KUBE_EVENTS_V1 = {"events.k8s.io", "v1", "events", "Event", 1};
 const kube_resource KUBE_LEASES = {"coordination.k8s.io", "v1", "leases", "Lease", 1};
 const kube_resource KUBE_NETWORKPOLICIES = {"networking.k8s.io", "v1", "networkpolicies",
                                             "NetworkPolicy", 1};
