@@ -409,7 +409,12 @@ int
 ctl_ext_process_template(ctl_manager *m, int shard, const char *ns, const char *name,
                          const rec_outcome *oc, size_t n, rec_result *out)
 {
-    (void)shard;
+    /* The NetworkPolicy a previous pass created stays visible to later
+     * passes until the store has it (a template event in between would
+     * otherwise create it again: 409). Before our read txn: one per thread. */
+    char key[CTL_KEY_MAX];
+    if (shard >= 0 && shard < m->n_recall && ctl_route_key(key, sizeof key, "template", ns, name))
+        ctl_recall_outcomes(m->recall[shard], m->st, key, oc, n, time_now_ms(), &oc, &n);
     reader rd;
     int rc = rd_begin(m, &rd);
     if (rc != 0) return rc;
@@ -417,6 +422,10 @@ ctl_ext_process_template(ctl_manager *m, int shard, const char *ns, const char *
     json_object *tmpl = rd_get(&rd, STORE_TEMPLATE, ns, name);
     json_object *np = rd_get(&rd, STORE_NETPOL, ns, rec_template_np_name(name, npn, sizeof npn));
     if (rd.err != 0) return rd_end(&rd);
+    for (size_t i = 0; np == NULL && i < n; i++) /* created/updated, not in the store yet */
+        if (oc[i].err == 0 && oc[i].object && oc[i].tag &&
+            (!strcmp(oc[i].tag, "np-create") || !strcmp(oc[i].tag, "np-update")))
+            np = oc[i].object;
     rec_tmpl_input in = {
         .tmpl = tmpl, .np = np, .outcomes = oc, .n_outcomes = n, .now_ms = time_now_ms()};
     rc = rec_template_reconcile(&in, out);

@@ -10,3 +10,6 @@ foreach(t test_it_claim test_it_claim_burst test_it_claim_lifecycle test_it_warm
     add_dependencies(${t} agent-sandbox-controller kubesim)
   endif()
 endforeach()
+# controller/ext_routes.c as a table against a real store (no process).
+asc_unit_test(test_it_claim_routes ${CMAKE_SOURCE_DIR}/tests/test_it_claim_routes.c
+              LIBS asc_controller_mgr asc_store asc_core TIMEOUT 30)
