@@ -28,6 +28,7 @@ sim_config_defaults(sim_config *c)
     c->pod_stop_delay_ms = 20;
     c->nodes = 3;
     c->bookmark_interval_s = 60;
+    c->tree_cache = SIM_TREE_CACHE;
 }
 
 static int
@@ -68,6 +69,8 @@ sim_config_parse(sim_config *c, int argc, char **argv, char *err, size_t errlen)
             iv = &c->nodes;
         else if (!strcmp(a, "--watch-window"))
             iv = &c->watch_window;
+        else if (!strcmp(a, "--tree-cache"))
+            iv = &c->tree_cache;
         else if (!strcmp(a, "--bookmark-interval"))
             iv = &c->bookmark_interval_s;
         else if (!strcmp(a, "--tls-cert"))
@@ -265,11 +268,22 @@ stop_cb(struct ev_loop *loop, ev_async *w, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
+static void
+tree_trim_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    sim_state *S = w->data;
+    if (S->cfg.tree_cache > 0) sim_tree_cache_trim(&S->trees, (size_t)S->cfg.tree_cache);
+}
+
 static void *
 thread_main(void *arg)
 {
     sim_state *S = arg;
+    if (S->cfg.tree_cache > 0) sim_tree_cache_bind(&S->trees);
     ev_run(S->loop, 0);
+    sim_tree_cache_bind(NULL);
     return NULL;
 }
 
@@ -340,6 +354,9 @@ sim_start(const sim_config *cfg, char *err, size_t errlen)
     ev_async_start(S->loop, &S->stop_async);
     ev_timer_init(&S->ctl_timer, ctl_cb, 0., 0.);
     S->ctl_timer.data = S;
+    ev_prepare_init(&S->tree_trim, tree_trim_cb);
+    S->tree_trim.data = S;
+    ev_prepare_start(S->loop, &S->tree_trim);
     sim_fault_init(S);
     for (int i = 0; i < cfg->nfaults; i++) {
         const char *je = NULL;
@@ -467,10 +484,12 @@ free_state(sim_state *S)
     if (S->loop) {
         ev_timer_stop(S->loop, &S->ctl_timer);
         ev_timer_stop(S->loop, &S->housekeeping);
+        ev_prepare_stop(S->loop, &S->tree_trim);
         ev_timer_stop(S->loop, &S->watch_closer);
         ev_async_stop(S->loop, &S->stop_async);
         ev_loop_destroy(S->loop);
     }
+    sim_tree_cache_free(&S->trees);
     sim_map_each(&S->stores, free_store, NULL);
     sim_map_free(&S->stores);
     sim_res_table_free(&S->res);

@@ -34,7 +34,8 @@ typedef struct sim_config {
     int watch_window;           /* 0: the real rule (75 s, >= 100 events); N: exactly N per type */
     int bookmark_interval_s;    /* default 60 */
     int quiet;                  /* 1: no info logs */
-    const char *faults[16];     /* --fault JSON (repeatable): faults active from the start */
+    int tree_cache;         /* parsed trees kept (default 4096, see sim_tree_cache); 0: keep all */
+    const char *faults[16]; /* --fault JSON (repeatable): faults active from the start */
     int nfaults;
     unsigned long long fault_seed; /* --fault-seed N (default 1) */
 } sim_config;

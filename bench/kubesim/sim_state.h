@@ -43,6 +43,9 @@ typedef struct sim_logent {
 } sim_logent;
 
 #define SIM_LOG_CAP 100000
+/* Parsed trees kept for recently written or read objects (the rest keep
+ * their text alone: ~1.5 KB instead of ~15 KB for a small object). */
+#define SIM_TREE_CACHE 4096
 
 struct sim_server {
     sim_config cfg;
@@ -58,6 +61,8 @@ struct sim_server {
     ev_async stop_async;
     ev_timer housekeeping; /* history trimming, once a second */
     ev_timer ctl_timer;    /* controllers pass, scheduled after writes */
+    ev_prepare tree_trim;  /* bounds the parsed trees kept (sim_tree_cache) */
+    sim_tree_cache trees;
     int ctl_scheduled;
     sim_http *http;
     SSL_CTX *ssl;

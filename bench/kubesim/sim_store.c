@@ -12,6 +12,54 @@
 #define WINDOW_AGE_MS   75000
 #define WINDOW_HARD_MAX (100 * 1024) /* the real watch cache's upper bound */
 
+static _Thread_local sim_tree_cache *tree_cache;
+
+void
+sim_tree_cache_bind(sim_tree_cache *c)
+{
+    tree_cache = c;
+}
+
+static void
+tree_note(sim_obj *o)
+{
+    sim_tree_cache *c = tree_cache;
+    if (!c) return;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 1024;
+        sim_obj **v = malloc(cap * sizeof *v);
+        if (!v) return; /* not noted: this tree stays, nothing breaks */
+        for (size_t i = 0; i < c->n; i++)
+            v[i] = c->v[(c->head + i) % c->cap];
+        free(c->v);
+        c->v = v;
+        c->head = 0;
+        c->cap = cap;
+    }
+    c->v[(c->head + c->n) % c->cap] = sim_obj_ref(o);
+    c->n++;
+}
+
+void
+sim_tree_cache_trim(sim_tree_cache *c, size_t keep)
+{
+    while (c->n > keep) {
+        sim_obj *o = c->v[c->head];
+        c->head = (c->head + 1) % c->cap;
+        c->n--;
+        sim_obj_drop_tree(o);
+        sim_obj_unref(o);
+    }
+}
+
+void
+sim_tree_cache_free(sim_tree_cache *c)
+{
+    sim_tree_cache_trim(c, 0);
+    free(c->v);
+    memset(c, 0, sizeof *c);
+}
+
 sim_obj *
 sim_obj_new(json_object *obj, uint64_t rv, const char *key)
 {
@@ -45,6 +93,7 @@ sim_obj_new(json_object *obj, uint64_t rv, const char *key)
             memcmp(o->json, pre, (size_t)n) == 0)
             o->tm_len = (size_t)n - 1;
     }
+    tree_note(o);
     return o;
 }
 
@@ -55,6 +104,7 @@ sim_obj_tree(const sim_obj *o)
     if (!m->tree_ && m->json) {
         const char *err = NULL;
         m->tree_ = jx_parse(m->json, m->len, &err);
+        if (m->tree_) tree_note(m);
     }
     return m->tree_;
 }

@@ -40,6 +40,21 @@ json_object *sim_obj_tree(const sim_obj *o);
 void sim_obj_drop_tree(sim_obj *o);
 void sim_obj_unref(sim_obj *o);
 
+/* Parsed trees are large (json-c: ~800 bytes per JSON object node) and most
+ * stored objects are rarely read as trees, so only a bounded set keeps one:
+ * on a thread bound to a cache, every object that gets a tree (sim_obj_new,
+ * or sim_obj_tree parsing it again) is noted, and sim_tree_cache_trim drops
+ * the oldest trees beyond `keep`. Trim only where no tree is borrowed (between
+ * loop iterations); the text stays and sim_obj_tree re-parses on demand. */
+typedef struct sim_tree_cache {
+    sim_obj **v; /* ring of references, oldest at head */
+    size_t head, n, cap;
+} sim_tree_cache;
+
+void sim_tree_cache_bind(sim_tree_cache *c); /* for this thread; NULL unbinds */
+void sim_tree_cache_trim(sim_tree_cache *c, size_t keep);
+void sim_tree_cache_free(sim_tree_cache *c);
+
 enum { SIM_EV_ADDED = 1, SIM_EV_MODIFIED, SIM_EV_DELETED };
 
 typedef struct sim_event {
