@@ -84,8 +84,7 @@ test_warm_adoption_and_refill(void **state)
     assert_true(itx_count_requests(h, "POST", "sandboxes", "", 201) == 3);
     json_object_put(sb);
     json_object_put(c);
-    harness_pass(h);
-    harness_free(h);
+    itx_finish(h);
 }
 
 static void
@@ -109,8 +108,7 @@ test_cold_when_pool_empty(void **state)
     assert_int_equal(itx_count_requests(h, "POST", "sandboxes", "", 201), 1);
     json_object_put(sb);
     json_object_put(c);
-    harness_pass(h);
-    harness_free(h);
+    itx_finish(h);
 }
 
 static void
@@ -129,8 +127,7 @@ test_pool_not_found_recovers(void **state)
     c = itx_wait_claim(h, "early", NULL, 15000);
     assert_non_null(jx_str(c, "status.sandbox.name"));
     json_object_put(c);
-    harness_pass(h);
-    harness_free(h);
+    itx_finish(h);
 }
 
 static void
@@ -192,8 +189,7 @@ test_killed_between_writes(void **state)
     assert_int_equal(owned, 1);
     json_object_put(l);
     json_object_put(c);
-    harness_pass(h);
-    harness_free(h);
+    itx_finish(h);
 }
 
 int

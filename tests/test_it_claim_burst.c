@@ -130,8 +130,7 @@ test_burst_200_on_pool_100(void **state)
             warm, cold);
     assert_int_equal(posts, posts0 + warm + cold);
     json_object_put(claims);
-    harness_pass(h);
-    harness_free(h);
+    itx_finish(h);
 }
 
 int

@@ -77,8 +77,7 @@ shutdown_with(const char *policy)
         assert_true(wait_gone(h, ITX_CLAIMS "/life", 20000));
         assert_true(wait_gone(h, path, 20000)); /* garbage collected */
     }
-    harness_pass(h);
-    harness_free(h);
+    itx_finish(h);
 }
 
 static void
@@ -123,8 +122,7 @@ test_ttl_after_finished(void **state)
     assert_int_equal(r.status, 200);
     harness_resp_fini(&r);
     assert_true(wait_gone(h, ITX_CLAIMS "/ttl", 20000));
-    harness_pass(h);
-    harness_free(h);
+    itx_finish(h);
 }
 
 int

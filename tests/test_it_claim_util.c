@@ -280,3 +280,14 @@ itx_kill_controller(harness *h)
     assert_false(harness_controller_running(h));
     harness_stop_controller(h, NULL);
 }
+
+void
+itx_finish(harness *h)
+{
+    int status = -1;
+    harness_stop_controller(h, &status);
+    if (status != 0) harness_print_logs(h, stderr);
+    assert_int_equal(status, 0);
+    harness_pass(h);
+    harness_free(h);
+}

@@ -55,6 +55,10 @@ const char *itx_controller_uid(json_object *o, const char **kind);
 long itx_count_requests(harness *h, const char *verb, const char *resource, const char *subresource,
                         long code);
 
+/* End of a passing test: stop the controller (SIGTERM) and require exit
+ * status 0 (a sanitizer report at exit fails the test), then pass and free. */
+void itx_finish(harness *h);
+
 /* SIGKILL the controller this harness started (found by its --cache-dir in
  * /proc, the harness exposes no pid) and reap it; the next
  * harness_start_controller reuses the same cache dir. */

@@ -87,8 +87,7 @@ test_on_replenish_keeps_stale_members(void **state)
         }
     assert_int_equal(fresh, 1);
     json_object_put(l);
-    harness_pass(h);
-    harness_free(h);
+    itx_finish(h);
 }
 
 static void
@@ -131,8 +130,7 @@ test_recreate_replaces_stale_members(void **state)
     if (!done) harness_print_logs(h, stderr);
     assert_true(done);
     itx_wait_pool(h, "p1", 2, 20000);
-    harness_pass(h);
-    harness_free(h);
+    itx_finish(h);
 }
 
 static void
@@ -192,8 +190,7 @@ test_scale_and_network_policy(void **state)
         if (!gone) harness_sleep(h, 25);
     }
     assert_true(gone);
-    harness_pass(h);
-    harness_free(h);
+    itx_finish(h);
 }
 
 int
