@@ -3,6 +3,7 @@
 #include "bench/kubesim/sim_server.h"
 
 #include "bench/kubesim/sim_state.h"
+#include "bench/kubesim/sim_write_internal.h"
 #include "bench/kubesim/sim_meta.h"
 #include "bench/kubesim/sim_tls.h"
 
@@ -284,6 +285,7 @@ thread_main(void *arg)
     if (S->cfg.tree_cache > 0) sim_tree_cache_bind(&S->trees);
     ev_run(S->loop, 0);
     sim_tree_cache_bind(NULL);
+    sim__parse_body_release();
     return NULL;
 }
 

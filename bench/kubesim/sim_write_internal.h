@@ -12,6 +12,8 @@
 void sim__json_error_text(const char *buf, size_t len, char *out, size_t outlen);
 /* One complete JSON document (trailing spaces allowed) or NULL. */
 json_object *sim__parse_body(const char *buf, size_t len);
+/* Free this thread's body tokener (the server thread, when it ends). */
+void sim__parse_body_release(void);
 void sim__reply_oom(sim_rq *rq);
 /* A POST/PUT body decoded as an object of expect_kind/expect_av; NULL after replying. */
 json_object *sim__decode_object(sim_rq *rq, const char *expect_kind, const char *expect_av);
