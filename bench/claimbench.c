@@ -571,7 +571,26 @@ typedef struct cb_figures {
     double cpu;
     int64_t rss;
     json_object *by_kind;
+    json_object *crit_by_kind; /* warm claims' critical-path writes by kind */
 } cb_figures;
+
+typedef struct {
+    const bench_claim_attr *a;
+    json_object *tally;
+} crit_ctx;
+
+static void
+on_crit_write(size_t k, const bench_logent *e, void *ud)
+{
+    crit_ctx *c = ud;
+    if (strcmp(c->a[k].sandbox, c->a[k].claim) == 0) return; /* cold */
+    char key[128];
+    snprintf(key, sizeof key, "%s %s%s%s", bench_verb_name(e->verb), e->resource,
+             e->subresource[0] ? "/" : "", e->subresource);
+    json_object *v = NULL;
+    int64_t n = json_object_object_get_ex(c->tally, key, &v) ? json_object_get_int64(v) : 0;
+    json_object_object_add(c->tally, key, json_object_new_int64(n + 1));
+}
 
 static int
 attribute(cb_run *r, cb_figures *g)
@@ -595,7 +614,10 @@ attribute(cb_run *r, cb_figures *g)
         a[m].ready_wall_ms = it->ready_wall_ms;
         m++;
     }
-    int rc = bench_reqlog_attribute(&r->log, BENCH_CONTROLLER_CLIENT, CB_CLIENT, a, m);
+    crit_ctx kinds = {a, json_object_new_object()};
+    int rc = bench_reqlog_attribute_ex(&r->log, BENCH_CONTROLLER_CLIENT, CB_CLIENT, a, m,
+                                       on_crit_write, &kinds);
+    g->crit_by_kind = kinds.tally;
     double cw = 0, cc = 0, aw = 0;
     size_t nw = 0, nc = 0;
     for (size_t j = 0; rc == 0 && j < m; j++) {
@@ -667,6 +689,8 @@ figures_free(cb_figures *g)
     bench_hist_fini(&g->cold_ms);
     json_object_put(g->by_kind);
     g->by_kind = NULL;
+    json_object_put(g->crit_by_kind);
+    g->crit_by_kind = NULL;
 }
 
 static void
@@ -717,6 +741,14 @@ print_table(const cb_run *r, const cb_figures *g)
     printf("  %-26s critical path %s per warm claim (target 2; cold %s; after Ready %s)\n",
            "API writes (kubesim)", bench_fmt(g->crit_warm, 2, a, sizeof a),
            bench_fmt(g->crit_cold, 2, b, sizeof b), bench_fmt(g->after_warm, 2, c, sizeof c));
+    if (g->crit_by_kind && g->warm) {
+        printf("  %-26s", "  critical, per warm claim");
+        json_object_object_foreach(g->crit_by_kind, key, val)
+        {
+            printf(" %s %.2f;", key, (double)json_object_get_int64(val) / (double)g->warm);
+        }
+        printf("\n");
+    }
     printf("  %-26s total %s per claim (target <= 10), requests %s per claim\n", "",
            bench_fmt(g->writes, 2, a, sizeof a), bench_fmt(g->requests, 2, b, sizeof b));
     if (g->by_kind) {
@@ -792,6 +824,8 @@ config_json(const cb_run *r, const cb_figures *g)
                bench_json_double(g->warm + g->cold == r->n ? g->span_s : NAN));
         jx_set(c, "run.critical_path_cold", bench_json_double(g->crit_cold));
         jx_set(c, "run.writes_after_ready_warm", bench_json_double(g->after_warm));
+        jx_set(c, "run.critical_path_by_kind",
+               g->crit_by_kind ? json_object_get(g->crit_by_kind) : NULL);
         jx_set(c, "run.writes_by_kind", g->by_kind ? json_object_get(g->by_kind) : NULL);
     }
     return c;

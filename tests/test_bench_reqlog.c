@@ -234,6 +234,16 @@ static const attr_row attr_rows[] = {
 };
 
 static void
+count_crit(size_t k, const bench_logent *e, void *ud)
+{
+    int *heard = ud;
+    assert_true(k < 2);
+    assert_string_equal(e->client, CTL);
+    assert_true(bench_verb_is_write(e->verb));
+    heard[k]++;
+}
+
+static void
 test_attr_row(void **state)
 {
     const attr_row *r = *state;
@@ -249,7 +259,11 @@ test_attr_row(void **state)
     bench_claim_attr other = {
         .claim = "claim-0000001", .sandbox = "claim-0000001", .ready_wall_ms = base + 215};
     bench_claim_attr both[2] = {other, a};
-    assert_int_equal(bench_reqlog_attribute(&l, CTL, BEN, both, 2), 0);
+    int heard[2] = {0, 0};
+    assert_int_equal(bench_reqlog_attribute_ex(&l, CTL, BEN, both, 2, count_crit, heard), 0);
+    /* the callback hears exactly the critical-path writes, of the right claim */
+    assert_int_equal(heard[0], 4);
+    assert_int_equal(heard[1], r->want_critical < 0 ? 0 : r->want_critical);
     assert_int_equal(both[1].create_seq, r->want_create_seq);
     assert_int_equal(both[1].critical, r->want_critical);
     assert_int_equal(both[1].after, r->want_after);

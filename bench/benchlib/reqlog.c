@@ -185,7 +185,7 @@ same_key(const bench_logent *e, const char *resource, const char *name)
 
 static void
 attribute_one(const bench_logent *const *idx, size_t m, const char *controller, const char *bench,
-              bench_claim_attr *c)
+              bench_claim_attr *c, size_t k, bench_attr_cb cb, void *ud)
 {
     c->create_seq = 0;
     c->critical = -1;
@@ -233,10 +233,12 @@ attribute_one(const bench_logent *const *idx, size_t m, const char *controller, 
             if (e->seq <= c->create_seq || strcmp(e->client, controller) ||
                 !bench_verb_is_write(e->verb))
                 continue;
-            if (e->seq <= boundary)
+            if (e->seq <= boundary) {
                 crit++;
-            else
+                if (cb) cb(k, e, ud);
+            } else {
                 after++;
+            }
         }
     }
     c->critical = crit;
@@ -246,6 +248,13 @@ attribute_one(const bench_logent *const *idx, size_t m, const char *controller, 
 int
 bench_reqlog_attribute(const bench_reqlog *l, const char *controller, const char *bench,
                        bench_claim_attr *c, size_t n)
+{
+    return bench_reqlog_attribute_ex(l, controller, bench, c, n, NULL, NULL);
+}
+
+int
+bench_reqlog_attribute_ex(const bench_reqlog *l, const char *controller, const char *bench,
+                          bench_claim_attr *c, size_t n, bench_attr_cb cb, void *ud)
 {
     const bench_logent **idx = malloc((l->n ? l->n : 1) * sizeof *idx);
     if (idx == NULL) return ERR_NOMEM;
@@ -259,7 +268,7 @@ bench_reqlog_attribute(const bench_reqlog *l, const char *controller, const char
     }
     qsort(idx, m, sizeof *idx, cmp_ent);
     for (size_t k = 0; k < n; k++)
-        attribute_one(idx, m, controller, bench, &c[k]);
+        attribute_one(idx, m, controller, bench, &c[k], k, cb, ud);
     free(idx);
     return 0;
 }

@@ -102,5 +102,10 @@ typedef struct bench_claim_attr {
  * 0 or ERR_NOMEM. */
 int bench_reqlog_attribute(const bench_reqlog *l, const char *controller, const char *bench,
                            bench_claim_attr *c, size_t n);
+/* The same, and cb (may be NULL) hears each critical-path write of claim
+ * c[k] (which writes they were: a diagnosis of a path longer than 2). */
+typedef void (*bench_attr_cb)(size_t k, const bench_logent *e, void *ud);
+int bench_reqlog_attribute_ex(const bench_reqlog *l, const char *controller, const char *bench,
+                              bench_claim_attr *c, size_t n, bench_attr_cb cb, void *ud);
 
 #endif
