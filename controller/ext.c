@@ -390,17 +390,29 @@ ctl_ext_process_poolmember(ctl_manager *m, int shard, const char *ns, const char
     (void)n;
     (void)out;
     ext_shard *s = shard_of(m, shard);
-    if (s == NULL) return ERR_INVALID;
+    const char *colon = strchr(name, ':');
+    if (s == NULL || colon == NULL || colon == name || !colon[1]) return ERR_INVALID;
+    char pool[STORE_MAX_NAME + 1];
+    size_t pl = (size_t)(colon - name);
+    if (pl >= sizeof pool) return ERR_INVALID;
+    memcpy(pool, name, pl);
+    pool[pl] = '\0';
+    const char *sbname = colon + 1;
     reader rd;
     int rc = rd_begin(m, &rd);
     if (rc != 0) return rc;
-    json_object *sb = rd_get(&rd, STORE_SANDBOX, ns, name);
+    json_object *sb = rd_get(&rd, STORE_SANDBOX, ns, sbname);
     if (sb) {
         if (pool_observe(s->pools, sb) != 0) rd.held.nomem = 1;
     } else if (rd.err == 0) {
-        pool_forget(s->pools, ns, name);
+        pool_forget(s->pools, ns, sbname);
     }
-    return rd_end(&rd);
+    rc = rd_end(&rd);
+    char key[CTL_KEY_MAX], route[CTL_KEY_MAX];
+    if (ctl_route_key(key, sizeof key, "pool", ns, pool) &&
+        ctl_ext_pool_route(route, sizeof route, ns, pool))
+        rec_shards_add_after(m->shards, route, key, CTL_EXT_POOL_COALESCE_MS);
+    return rc;
 }
 
 /* ---- templates --------------------------------------------------------------- */

@@ -5,8 +5,14 @@
  * Keys (reconcile key -> route hashed to pick the shard):
  *   "claim/<ns>/<c>"       -> "<ns>/<spec.warmPoolRef.name>" (own key if none)
  *   "pool/<ns>/<p>"        -> "<ns>/<p>"
- *   "poolmember/<ns>/<s>"  -> "<ns>/<pool controlling s>": feeds the shard's
- *                             pools/ set (pool_observe / pool_forget)
+ *   "poolmember/<ns>/<p>:<s>" -> "<ns>/<p>" (p: the pool controlling s, now
+ *                             or before the change): feeds the shard's
+ *                             pools/ set (pool_observe / pool_forget), then
+ *                             queues "pool/<ns>/<p>" after
+ *                             CTL_EXT_POOL_COALESCE_MS, so the member events
+ *                             of a burst share one pool pass (each pass
+ *                             decodes every member); a claim's adoption
+ *                             still queues the pool pass at once
  *   "template/<ns>/<t>"    -> the key itself
  * so a pool, its claims and its candidate set share one shard thread.
  *
@@ -35,6 +41,9 @@
 
 struct ctl_manager;
 typedef struct ctl_ext ctl_ext;
+
+/* Member events of this window share one pool pass (see above). */
+#define CTL_EXT_POOL_COALESCE_MS 20
 
 /* The file of allowed label domains (optional; spec/api.md §2.4 a). */
 #define CTL_EXT_LABEL_DOMAINS_FILE "/etc/sandbox-config/allowed-label-domains"

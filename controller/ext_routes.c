@@ -197,8 +197,12 @@ route_sandbox(ctl_ext_router *rt, store_rtxn *r, const store_change *c, ctl_ext_
     if (is_kind(c->old_owner_kind, "SandboxClaim")) claims[1] = c->old_owner_name;
     for (int i = 0; i < 2; i++) {
         if (!pools[i] || (i == 1 && pools[0] && !strcmp(pools[0], pools[1]))) continue;
-        n += emit_on(emit, ud, "poolmember", c->ns, c->name, pools[i]);
-        n += emit_on(emit, ud, "pool", c->ns, pools[i], pools[i]);
+        /* "<pool>:<sandbox>": ':' is never part of a name; the pool pass
+         * itself is queued by the member's process function (coalesced). */
+        char member[2 * STORE_MAX_NAME + 2];
+        int ml = snprintf(member, sizeof member, "%s:%s", pools[i], c->name);
+        if (ml > 0 && (size_t)ml < sizeof member)
+            n += emit_on(emit, ud, "poolmember", c->ns, member, pools[i]);
     }
     for (int i = 0; i < 2; i++) {
         if (!claims[i] || (i == 1 && claims[0] && !strcmp(claims[0], claims[1]))) continue;

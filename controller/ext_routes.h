@@ -13,7 +13,8 @@
  *                 spec.sandboxTemplateRef.name is <t>; when it appears, also
  *                 the non-deleting claims of those pools.
  *   Sandbox controlled by a SandboxWarmPool (now, or before this update):
- *                 "poolmember/<ns>/<s>" and "pool/<ns>/<p>" on "<ns>/<p>".
+ *                 "poolmember/<ns>/<p>:<s>" on "<ns>/<p>" (its process
+ *                 function feeds pools/ and queues the pool's pass).
  *   Sandbox controlled by a SandboxClaim (now, or before): that claim; a
  *                 Sandbox named like a known claim: that claim too (cold
  *                 create, name clash with a foreign Sandbox).
