@@ -892,6 +892,44 @@ test_store_pages(void **state)
     sim_store_free(st);
 }
 
+/* A stored version whose tree was dropped (sim_tree_cache) parses again from
+ * its text, however deep the object (a body may nest 128 levels and
+ * managedFields mirror it deeper), and a bound cache drops trees on trim. */
+static void
+test_store_tree_reparse(void **state)
+{
+    (void)state;
+    json_object *root = json_object_new_object(), *cur = root;
+    json_object_object_add(root, "kind", json_object_new_string("ConfigMap"));
+    json_object_object_add(root, "apiVersion", json_object_new_string("v1"));
+    for (int i = 0; i < 200; i++) {
+        json_object *n = json_object_new_object();
+        json_object_object_add(cur, "d", n);
+        cur = n;
+    }
+    json_object_object_add(cur, "leaf", json_object_new_int(7));
+    sim_tree_cache cache = {0};
+    sim_tree_cache_bind(&cache);
+    sim_obj *o = sim_obj_new(root, 5, "ns/deep");
+    assert_non_null(o);
+    assert_int_equal(cache.n, 1);
+    sim_tree_cache_trim(&cache, 0); /* the tree goes, the text stays */
+    assert_null(o->tree_);
+    json_object *t = sim_obj_tree(o);
+    assert_non_null(t);
+    assert_int_equal(cache.n, 1); /* parsed again: noted again */
+    const char *txt =
+        json_object_to_json_string_ext(t, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    assert_string_equal(txt, o->json);
+    sim_tree_cache_bind(NULL);
+    sim_tree_cache_free(&cache);
+    assert_null(o->tree_);
+    assert_non_null(sim_obj_tree(o)); /* unbound: parsed, kept, not noted */
+    assert_int_equal(cache.n, 0);
+    sim_obj_unref(o);
+    sim_obj_parser_release();
+}
+
 int
 main(void)
 {
@@ -908,6 +946,7 @@ main(void)
         cmocka_unit_test(test_resource_versions),
         cmocka_unit_test(test_malformed_input),
         cmocka_unit_test(test_store_pages),
+        cmocka_unit_test(test_store_tree_reparse),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

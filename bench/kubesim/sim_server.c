@@ -286,6 +286,7 @@ thread_main(void *arg)
     ev_run(S->loop, 0);
     sim_tree_cache_bind(NULL);
     sim__parse_body_release();
+    sim_obj_parser_release();
     return NULL;
 }
 
@@ -431,6 +432,7 @@ sim_start(const sim_config *cfg, char *err, size_t errlen)
         return NULL;
     }
     S->thread_started = 1;
+    sim_obj_parser_release(); /* the setup above ran on the caller's thread */
     return S;
 }
 

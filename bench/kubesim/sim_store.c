@@ -2,7 +2,6 @@
 #include "bench/kubesim/sim_store.h"
 
 #include "core/err.h"
-#include "core/jx.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,13 +96,38 @@ sim_obj_new(json_object *obj, uint64_t rv, const char *key)
     return o;
 }
 
+/* Stored text is re-parsed often (trees are dropped, sim_tree_cache): one
+ * tokener per thread, deep enough for anything the server stored (a body may
+ * nest 128 levels, managedFields mirror it a few levels deeper). */
+static _Thread_local json_tokener *obj_tok;
+
+void
+sim_obj_parser_release(void)
+{
+    if (obj_tok) json_tokener_free(obj_tok);
+    obj_tok = NULL;
+}
+
+static json_object *
+parse_stored(const char *txt, size_t len)
+{
+    if (len > 0x7fffffff) return NULL;
+    if (!obj_tok && !(obj_tok = json_tokener_new_ex(1024))) return NULL;
+    json_object *t = json_tokener_parse_ex(obj_tok, txt, (int)len);
+    if (t && json_tokener_get_error(obj_tok) != json_tokener_success) {
+        json_object_put(t);
+        t = NULL;
+    }
+    json_tokener_reset(obj_tok);
+    return t;
+}
+
 json_object *
 sim_obj_tree(const sim_obj *o)
 {
     sim_obj *m = (sim_obj *)o; /* a cache: the version itself never changes */
     if (!m->tree_ && m->json) {
-        const char *err = NULL;
-        m->tree_ = jx_parse(m->json, m->len, &err);
+        m->tree_ = parse_stored(m->json, m->len);
         if (m->tree_) tree_note(m);
     }
     return m->tree_;

@@ -38,6 +38,9 @@ sim_obj *sim_obj_ref(sim_obj *o);
  * demand. NULL only if that parse fails for lack of memory. */
 json_object *sim_obj_tree(const sim_obj *o);
 void sim_obj_drop_tree(sim_obj *o);
+/* Free this thread's parser for stored text (a thread that used sim_obj_tree,
+ * when it ends). */
+void sim_obj_parser_release(void);
 void sim_obj_unref(sim_obj *o);
 
 /* Parsed trees are large (json-c: ~800 bytes per JSON object node) and most
