@@ -3,6 +3,7 @@
 #include "controller/ext.h"
 
 #include "controller/ext_map.h"
+#include "controller/ext_metrics.h"
 #include "controller/ext_routes.h"
 #include "controller/manager_internal.h"
 #include "controller/routes.h"
@@ -298,6 +299,17 @@ ctl_ext_process_claim(ctl_manager *m, int shard, const char *ns, const char *nam
     rec_claim_report rep;
     memset(&rep, 0, sizeof rep);
     rc = rec_claim_reconcile(&m->ext->ccfg, cs, &in, out, &rep);
+    if (rc == 0 && m->metrics && (rep.launch || rep.became_ready)) {
+        /* the Sandbox as the write returned it, else the freshest view */
+        json_object *sb = NULL;
+        for (size_t i = 0; i < n && !sb; i++)
+            if (oc[i].err == 0 && oc[i].object && oc[i].tag &&
+                (!strcmp(oc[i].tag, "claim-adopt") || !strcmp(oc[i].tag, "claim-create")))
+                sb = oc[i].object;
+        if (sb == NULL) sb = cs->bound;
+        if (sb == NULL && rep.sandbox[0]) sb = rd_get(&rd, STORE_SANDBOX, ns, rep.sandbox);
+        ctl_ext_observe_claim(m->metrics, claim, pool_name, sb, cs, &rep, in.now_ms);
+    }
     char pool_copy[STORE_MAX_NAME + 1] = "";
     if (pool_name) snprintf(pool_copy, sizeof pool_copy, "%s", pool_name);
     free(ctl.v);

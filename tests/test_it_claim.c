@@ -14,6 +14,7 @@
 #include "core/jx.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static json_object *
@@ -192,6 +193,37 @@ test_killed_between_writes(void **state)
     itx_finish(h);
 }
 
+static void
+test_claim_metrics(void **state)
+{
+    (void)state;
+    const char *args[] = {"--metrics-bind-address=127.0.0.1:0", NULL};
+    harness *h = itx_start(NULL, args);
+    itx_template(h, "t1", "busybox");
+    itx_pool(h, "p1", "t1", 1, NULL);
+    itx_wait_pool(h, "p1", 1, 20000);
+    itx_claim(h, "m-warm", "p1", NULL);
+    json_object_put(itx_wait_claim(h, "m-warm", NULL, 20000));
+    itx_pool(h, "p0", "t1", 0, NULL);
+    itx_claim(h, "m-cold", "p0", NULL);
+    json_object_put(itx_wait_claim(h, "m-cold", NULL, 20000));
+    char *text = itx_scrape_metrics(h);
+    int ok = strstr(text, "agent_sandbox_claim_creation_total{namespace=\"default\","
+                          "sandbox_template=\"t1\",launch_type=\"warm\",warmpool_name=\"p1\","
+                          "pod_condition=\"ready\",created_by=\"unknown\"} 1") &&
+             strstr(text, "agent_sandbox_claim_creation_total{namespace=\"default\","
+                          "sandbox_template=\"t1\",launch_type=\"cold\",warmpool_name=\"p0\","
+                          "pod_condition=\"not_ready\",created_by=\"unknown\"} 1") &&
+             strstr(text, "agent_sandbox_claim_controller_startup_latency_ms_count{launch_type="
+                          "\"warm\",sandbox_template=\"t1\"} 1") &&
+             strstr(text, "agent_sandbox_claim_controller_startup_latency_ms_count{launch_type="
+                          "\"cold\",sandbox_template=\"t1\"} 1");
+    if (!ok) fprintf(stderr, "%s\n", text);
+    free(text);
+    assert_true(ok);
+    itx_finish(h);
+}
+
 int
 main(void)
 {
@@ -200,6 +232,7 @@ main(void)
         cmocka_unit_test(test_cold_when_pool_empty),
         cmocka_unit_test(test_pool_not_found_recovers),
         cmocka_unit_test(test_killed_between_writes),
+        cmocka_unit_test(test_claim_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

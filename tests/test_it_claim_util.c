@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <curl/curl.h>
 #include <dirent.h>
 #include <signal.h>
 #include <strings.h>
@@ -290,4 +291,45 @@ itx_finish(harness *h)
     assert_int_equal(status, 0);
     harness_pass(h);
     harness_free(h);
+}
+
+static size_t
+curl_sink(char *p, size_t sz, size_t n, void *ud)
+{
+    return fwrite(p, sz, n, ud);
+}
+
+char *
+itx_scrape_metrics(harness *h)
+{
+    char path[1100], line[4096];
+    int port = -1;
+    snprintf(path, sizeof path, "%s/controller.log", harness_tmpdir(h));
+    for (int i = 0; i < 100 && port < 0; i++) {
+        FILE *f = fopen(path, "r");
+        while (f && port < 0 && fgets(line, sizeof line, f)) {
+            const char *s = strstr(line, "\"server\":\"metrics\",\"address\"");
+            const char *q = s ? strstr(s, "\"port\":") : NULL;
+            if (q) port = atoi(q + 7);
+        }
+        if (f) fclose(f);
+        if (port < 0) harness_sleep(h, 50);
+    }
+    assert_true(port > 0);
+    char url[64], *buf = NULL;
+    size_t len = 0;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", port);
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    fclose(f);
+    if (rc != CURLE_OK) free(buf);
+    assert_int_equal(rc, CURLE_OK);
+    return buf;
 }

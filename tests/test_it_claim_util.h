@@ -55,6 +55,11 @@ const char *itx_controller_uid(json_object *o, const char **kind);
 long itx_count_requests(harness *h, const char *verb, const char *resource, const char *subresource,
                         long code);
 
+/* The controller's /metrics text (start it with
+ * --metrics-bind-address=127.0.0.1:0; the port is read from its log).
+ * malloc'd (caller frees), or fails the test. */
+char *itx_scrape_metrics(harness *h);
+
 /* End of a passing test: stop the controller (SIGTERM) and require exit
  * status 0 (a sanitizer report at exit fails the test), then pass and free. */
 void itx_finish(harness *h);
