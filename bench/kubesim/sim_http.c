@@ -242,6 +242,10 @@ conn_read(sim_conn *c)
                 return 1;
             }
             sim_buf_append(&c->in, tmp, (size_t)r);
+            /* a short read drained the socket: no second recv just to see
+             * EAGAIN (the io watcher is level-triggered, later bytes or the
+             * end of input wake it again) */
+            if ((size_t)r < sizeof tmp) return c->in.oom ? 1 : 0;
         }
         if (c->in.oom) return 1;
     }
