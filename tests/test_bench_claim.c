@@ -212,7 +212,7 @@ test_fault_row(void **state)
     snprintf(err, sizeof err, "%s/err", dir);
     snprintf(json, sizeof json, "%s/r.json", dir);
     char *argv[] = {cb,   "--pool",           "30", "--sandboxes", "0",  "--rate",
-                    "40", "--duration",       "1",  "--timeout",   "2",  "--settle",
+                    "40", "--duration",       "1",  "--timeout",   "5",  "--settle",
                     "1",  "--controller-bin", fake, "--json",      json, NULL};
     setenv(row->env, row->value, 1);
     bench_child c;

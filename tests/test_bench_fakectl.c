@@ -53,6 +53,9 @@ typedef struct fk {
     json_object *members; /* pool members counted Ready once */
     char pool_ns[64], pool[64], pool_uid[64];
     long replicas, ready, ready_written;
+    int status_inflight;       /* one pool status patch at a time: two in flight on two
+                                * connections can land in either order, and a stale
+                                * count that lands last would stay */
     char *queue[FK_MAX_QUEUE]; /* Ready members not taken, FIFO ring */
     size_t qh, qt;
     ev_prepare flush;
@@ -324,6 +327,17 @@ on_claim(int type, json_object *obj, void *ud)
     fk_write_new(1, &KUBE_SANDBOXES, ns, NULL, NULL, body, NULL, NULL);
 }
 
+static void
+on_pool_status(const kube_result *res, void *ud)
+{
+    (void)ud;
+    F.status_inflight = 0;
+    if (res->err) {
+        on_write(res, NULL);
+        F.ready_written = -1; /* write it again */
+    }
+}
+
 /* Once per loop turn: the pool's status when its Ready count changed. */
 static void
 on_flush(struct ev_loop *loop, ev_prepare *w, int revents)
@@ -331,11 +345,13 @@ on_flush(struct ev_loop *loop, ev_prepare *w, int revents)
     (void)loop;
     (void)w;
     (void)revents;
-    if (!F.pool[0] || F.ready == F.ready_written) return;
+    if (!F.pool[0] || F.ready == F.ready_written || F.status_inflight) return;
+    F.status_inflight = 1;
     char body[256];
     snprintf(body, sizeof body, "{\"status\":{\"replicas\":%ld,\"readyReplicas\":%ld}}", F.replicas,
              F.ready);
-    fk_write_new(0, &KUBE_SANDBOXWARMPOOLS, F.pool_ns, F.pool, "status", body, NULL, NULL);
+    fk_write_new(0, &KUBE_SANDBOXWARMPOOLS, F.pool_ns, F.pool, "status", body, on_pool_status,
+                 NULL);
     F.ready_written = F.ready;
 }
 
