@@ -1,7 +1,7 @@
 /* sim_bench.c - kubesimbench: how fast is kubesim? (issue 13's figures)
  *
- *   kubesimbench [--objects N] [--writes M] [--watchers W] [--conns C] [--tree-cache N]
- *                [--kubesim PATH]
+ *   kubesimbench [--objects N] [--writes M] [--watchers W] [--conns C] [--hot K]
+ *                [--tree-cache N] [--kubesim PATH]
  *
  * Starts the kubesim binary (default $ASC_BIN_DIR/kubesim, else ./kubesim) as a child,
  * stores N small ConfigMaps over C keep-alive connections, pages through them once
@@ -9,7 +9,8 @@
  * namespace (each event is fanned out to all of them), then makes M merge-patch writes
  * and prints: create, LIST and write throughput, p50/p99 write latency, kubesim
  * CPU-seconds per 1,000 writes (from /proc) and RSS per stored object. --tree-cache is
- * passed to kubesim (0: every stored object keeps its parsed tree). */
+ * passed to kubesim (0: every stored object keeps its parsed tree); --hot K writes only the
+ * first K objects (round-robin over all N by default). */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -258,7 +259,7 @@ paginate(int port, long *items)
 int
 main(int argc, char **argv)
 {
-    long nobj = 100000, nwrites = 200000;
+    long nobj = 100000, nwrites = 200000, hot = 0;
     int nwatch = 10, nconn = 16;
     char bin[4096], tree_cache[32] = "4096";
     const char *dir = getenv("ASC_BIN_DIR");
@@ -272,13 +273,15 @@ main(int argc, char **argv)
             nwatch = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--conns"))
             nconn = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--hot"))
+            hot = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--tree-cache"))
             snprintf(tree_cache, sizeof tree_cache, "%s", argv[i + 1]);
         else if (!strcmp(argv[i], "--kubesim"))
             snprintf(bin, sizeof bin, "%s", argv[i + 1]);
         else {
             fprintf(stderr, "usage: kubesimbench [--objects N] [--writes M] [--watchers W] "
-                            "[--conns C] [--tree-cache N] [--kubesim PATH]\n");
+                            "[--conns C] [--hot K] [--tree-cache N] [--kubesim PATH]\n");
             return 2;
         }
     }
@@ -367,7 +370,8 @@ main(int argc, char **argv)
     double *lat = malloc((size_t)nwrites * sizeof *lat);
     t0 = now_s();
     long werrs = 0;
-    if (run(port, nconn, nwrites, mk_patch, &nobj, lat, &werrs) != 0) {
+    long wset = hot > 0 && hot < nobj ? hot : nobj; /* the objects written, round-robin */
+    if (run(port, nconn, nwrites, mk_patch, &wset, lat, &werrs) != 0) {
         fprintf(stderr, "kubesimbench: write phase failed\n");
         kill(pid, SIGKILL);
         kill(drainer, SIGKILL);
@@ -376,8 +380,8 @@ main(int argc, char **argv)
     double t_write = now_s() - t0;
     double cpu1 = proc_cpu(pid);
     qsort(lat, (size_t)nwrites, sizeof *lat, cmp_d);
-    printf("kubesimbench: %ld objects, %ld writes, %d watchers, %d connections\n", nobj, nwrites,
-           nwatch, nconn);
+    printf("kubesimbench: %ld objects, %ld writes to %ld of them, %d watchers, %d connections\n",
+           nobj, nwrites, wset, nwatch, nconn);
     printf("creates/s             %.0f (%ld errors)\n", (double)nobj / t_create, errs);
     printf("paginated LIST        %.2f s, %.2f kubesim CPU-s (%ld pages, %ld items)\n", t_list,
            lcpu, lpages, litems);
