@@ -111,11 +111,32 @@ test_until_seen_then_deleted(void **state)
     /* later passes without outcomes: the store has not seen the pod yet */
     assert_int_equal(offered(r, "sandbox/ns/a", 1100, "pod-create", "u1"), 1);
     assert_int_equal(offered(r, "sandbox/ns/other", 1100, NULL, NULL), 0);
-    put(pod("a", "u1", "10")); /* the watch caught up: still offered (higher rv wins) */
+    put(pod("a", "u1", "9")); /* the store is older than the write: still offered */
     assert_int_equal(offered(r, "sandbox/ns/a", 1200, "pod-create", "u1"), 1);
     del("a"); /* deleted after the store saw it: the store is the truth */
     assert_int_equal(offered(r, "sandbox/ns/a", 1300, NULL, NULL), 0);
     assert_int_equal(ctl_recall_keys(r), 0);
+    ctl_recall_free(r);
+}
+
+static void
+test_dropped_once_caught_up(void **state)
+{
+    (void)state;
+    ctl_recall *r = ctl_recall_new();
+    json_object *p = pod("c", "u4", "40");
+    rec_outcome oc = ok_outcome("pod-create", p);
+    const rec_outcome *out;
+    size_t n;
+    ctl_recall_outcomes(r, st, "sandbox/ns/c", &oc, 1, 0, &out, &n);
+    json_object_put(p);
+    assert_int_equal(offered(r, "sandbox/ns/c", 10, "pod-create", "u4"), 1);
+    /* the watch brought the write's own version (or a newer one): the store
+     * has it, so the copy is released long before the TTL */
+    put(pod("c", "u4", "40"));
+    assert_int_equal(offered(r, "sandbox/ns/c", 20, NULL, NULL), 0);
+    assert_int_equal(ctl_recall_keys(r), 0);
+    del("c");
     ctl_recall_free(r);
 }
 
@@ -181,6 +202,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_until_seen_then_deleted),
+        cmocka_unit_test(test_dropped_once_caught_up),
         cmocka_unit_test(test_recreated_and_ttl),
         cmocka_unit_test(test_failures_and_supersede),
     };
