@@ -24,7 +24,8 @@
  * Keys and routing (design.md): a key is kind/namespace/name. A Sandbox,
  * its Pod/Service/PVCs (found through the change's owner_* fields) go to
  * shard(hash("sandbox/ns/name")). A SandboxClaim goes to the shard of its
- * warm pool ("pool/ns/<spec.warmPoolRef or template>") so the pool's
+ * warm pool (route "<ns>/<spec.warmPoolRef.name>", the pool's own route;
+ * see controller/ext.h) so the pool's
  * candidates (pools/ pool_set, one per shard), expectations and refill have
  * one owner and need no lock; a claim without a pool hashes on its own key.
  * Templates: shard of "template/ns/name". Hash: core/namehash (FNV-1a) mod N.

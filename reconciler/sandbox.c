@@ -8,7 +8,8 @@
  * that creates or adopts a child without an error (the outcome pass that
  * follows writes it), not
  * when only nodeName changed while Ready is not True (upstream's rule), and,
- * with status_settle_ms, not for a transitional state of a young pod. */
+ * with status_settle_ms, not for a transitional state of a young pod nor,
+ * within the window, when only the conditions' observedGeneration moved. */
 #include "reconciler/sandbox.h"
 
 #include "core/err.h"
@@ -377,6 +378,108 @@ settling(sbx_ctx *c, json_object *old_st, json_object *st, int64_t *until)
     return c->now_ms < *until;
 }
 
+/* ---- generation-only status ------------------------------------------------ */
+
+/* A spec edit (a claim adopting a warm member rewrites podTemplate labels)
+ * bumps metadata.generation; if nothing else changed, the only news is the
+ * conditions' observedGeneration. With status_settle_ms that write waits
+ * the window, counted from the first pass that saw it, so it leaves the
+ * claim's critical path. The pass is otherwise stateless: when the window
+ * began is kept per worker thread (a Sandbox key always runs on the one
+ * shard that owns it) in a small fixed table without allocations; a full
+ * table, or a forgotten slot, only means writing at once (upstream's
+ * behaviour), never a lost write. */
+#define GEN_SLOTS    1024
+#define GEN_SLOT_TTL (10 * 60 * 1000)
+
+typedef struct gen_slot {
+    uint64_t key; /* FNV-1a of the Sandbox uid; 0 = free */
+    int64_t since;
+} gen_slot;
+
+static _Thread_local gen_slot gen_tab[GEN_SLOTS];
+
+static uint64_t
+uid_key(const char *uid)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *uid; uid++)
+        h = (h ^ (unsigned char)*uid) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
+static gen_slot *
+gen_slot_find(uint64_t key, int64_t now, int take)
+{
+    gen_slot *free_slot = NULL;
+    for (size_t i = 0; i < GEN_SLOTS; i++) {
+        gen_slot *g = &gen_tab[i];
+        if (g->key == key) return g;
+        if (g->key != 0 && now - g->since > GEN_SLOT_TTL) g->key = 0; /* never settled */
+        if (g->key == 0 && free_slot == NULL) free_slot = g;
+    }
+    if (!take || free_slot == NULL) return NULL;
+    free_slot->key = key;
+    free_slot->since = now;
+    return free_slot;
+}
+
+/* Every condition of b equals the one of a with the same type, except for
+ * observedGeneration; same count. */
+static int
+conds_gen_only(json_object *a, json_object *b)
+{
+    size_t n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+    if (b == NULL || !json_object_is_type(b, json_type_array) || json_object_array_length(b) != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *nb = json_object_array_get_idx(b, i);
+        const char *type = jx_str(nb, "type");
+        json_object *na = type ? rec_cond_find(a, type) : NULL;
+        if (na == NULL || !json_object_is_type(nb, json_type_object) ||
+            !json_object_is_type(na, json_type_object))
+            return 0;
+        int keys_a = 0, keys_b = 0;
+        json_object_object_foreach(na, ka, va)
+        {
+            (void)va;
+            keys_a += strcmp(ka, "observedGeneration") != 0;
+        }
+        json_object_object_foreach(nb, kb, vb)
+        {
+            if (strcmp(kb, "observedGeneration") == 0) continue;
+            keys_b++;
+            if (!json_object_equal(vb, jx_child(na, kb))) return 0;
+        }
+        if (keys_a != keys_b) return 0;
+    }
+    return 1;
+}
+
+/* 1 when the status write is held; *until = end of the window. */
+static int
+gen_settling(sbx_ctx *c, json_object *old_st, json_object *st, int64_t *until)
+{
+    int64_t win = c->in->status_settle_ms;
+    if (win <= 0 || c->err[0] || *c->uid == '\0') return 0;
+    uint64_t key = uid_key(c->uid);
+    int only_node = 0;
+    json_object *patch = status_diff(old_st, st, &only_node);
+    json_object *d = jx_child(patch, "status");
+    int gen_only = d && json_object_object_length(d) == 1 && jx_child(d, "conditions") &&
+                   conds_gen_only(jx_child(old_st, "conditions"), jx_child(st, "conditions"));
+    json_object_put(patch);
+    gen_slot *g = gen_slot_find(key, c->now_ms, gen_only);
+    if (!gen_only || g == NULL) {
+        if (g) g->key = 0; /* written now (or nothing to write): the window ends */
+        return 0;
+    }
+    *until = g->since + win;
+    if (c->now_ms < *until) return 1;
+    g->key = 0;
+    return 0;
+}
+
 /* ---- expiry ---------------------------------------------------------------- */
 
 static int
@@ -444,7 +547,7 @@ running_pass(sbx_ctx *c, json_object *old_st, json_object *st, int has_deadline,
          * in (a failure then shows as ReconcilerError). Writing now would
          * publish a guess, and a pass without outcomes would flip a standing
          * ReconcilerError to a guess and back. */
-    } else if (settling(c, old_st, st, &until)) {
+    } else if (settling(c, old_st, st, &until) || gen_settling(c, old_st, st, &until)) {
         requeue_at_most(c->out, until - c->now_ms);
     } else {
         emit_status(c, old_st, st, 1);

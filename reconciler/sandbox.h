@@ -5,7 +5,8 @@
  * takes the objects the cache holds for one Sandbox plus the outcomes of the
  * previous pass's writes, and fills a rec_result (write.h) with the writes to
  * make, the Events to emit and when to run again. It never talks to the API
- * server and keeps no state between calls: everything it needs is in `in`.
+ * server and keeps no state between calls (everything it needs is in `in`)
+ * but one: when a generation-only status change was first seen (below).
  *
  * What the caller (a shard worker) puts into rec_sandbox_input, all borrowed
  * for the duration of the call (nothing is retained or modified):
@@ -29,7 +30,13 @@
  *               Ready was not True before) is not written; the pass asks to
  *               run again when the window ends. This is what makes a launch
  *               cost pod create + service create + pod-name annotation + one
- *               status patch.
+ *               status patch. Likewise a status whose only change is the
+ *               conditions' observedGeneration (a spec edit such as a claim's
+ *               adoption patch) waits the window from the first pass that saw
+ *               it, so it stays off the claim's critical path; that start is
+ *               kept per thread, keyed by the Sandbox uid (a key always runs
+ *               on the shard that owns it; a fixed table of 1024, when full
+ *               the write goes out at once).
  *
  * Outcomes (read-your-writes without extra GETs). Every write carries a
  * static tag; the shard hands the outcomes of a pass's writes to the next
@@ -58,12 +65,13 @@
  * writes have completed (e.g. PVCs created, pod create waits for them);
  * > 0 = run again after that delay (shutdownTime - now exactly, where
  * upstream floors it at 2 s; 1 ms between expiry mark and teardown; the
- * settle window). out->error != 0 asks for a retry with backoff. Not
- * implemented: --sandbox-write-behind-window (upstream default 0) and the
- * tracing annotation stamp.
+ * settle window). out->error != 0 asks for a retry with backoff. The
+ * controller passes --sandbox-write-behind-window as status_settle_ms
+ * (controller/manager.c). Not implemented: the tracing annotation stamp.
  *
  * Returns 0, ERR_INVALID (no sandbox / not an object), ERR_NOMEM. On a
- * non-zero return `out` holds no writes. Thread: any; reentrant. */
+ * non-zero return `out` holds no writes. Thread: any; reentrant (the
+ * settle table is thread-local). */
 #ifndef ASC_RECONCILER_SANDBOX_H
 #define ASC_RECONCILER_SANDBOX_H
 

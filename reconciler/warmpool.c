@@ -6,7 +6,8 @@
  *   total   = active + terminating + in-flight creates + created-unseen
  *   creates = desired - total            (when > 0 and the template exists)
  *   deletes = active + pending - desired (when > 0; non-Ready first, newest first)
- * and write status only when it changed and the pass saw no write error. */
+ * and write status only when it changed and the pass saw no write error;
+ * a change of the counts alone waits cfg->status_settle_ms (status_due). */
 #include "reconciler/warmpool.h"
 
 #include "core/err.h"
@@ -34,6 +35,7 @@ rec_wp_config_default(rec_wp_config *c)
     c->readiness_grace_ms = 5 * 60 * 1000;
     c->unschedulable_recheck_ms = 60 * 1000;
     c->enable_eviction = 1;
+    c->status_settle_ms = 1000;
 }
 
 /* ---- expectations ------------------------------------------------------ */
@@ -203,18 +205,41 @@ pod_unschedulable(json_object *sb)
            strcmp(jx_str_or(c, "reason", ""), "Unschedulable") == 0;
 }
 
+enum { ST_SAME, ST_COUNTS, ST_NOW };
+
+/* How the wanted status differs from the last one written (or, before this
+ * state wrote one, from the pool's stored status): ST_SAME, ST_COUNTS (only
+ * replicas/readyReplicas: may settle) or ST_NOW (selector, generation, or
+ * no status yet: write at once). */
 static int
-ensure_status(const rec_wp_state *st, json_object *pool, int64_t replicas, int64_t ready,
+status_change(const rec_wp_state *st, json_object *pool, int64_t replicas, int64_t ready,
               const char *selector, int64_t gen)
 {
-    if (st->status_known && st->st_replicas == replicas && st->st_ready == ready &&
-        st->st_generation == gen && strcmp(st->st_selector, selector) == 0)
-        return 0;
+    if (st->status_known && strcmp(st->st_selector, selector) == 0 && st->st_generation == gen)
+        return st->st_replicas == replicas && st->st_ready == ready ? ST_SAME : ST_COUNTS;
     json_object *s = jx_obj(pool, "status");
-    return !(s && jx_int(s, "replicas", -1) == replicas &&
-             jx_int(s, "readyReplicas", -1) == ready &&
-             jx_int(s, "observedGeneration", -1) == gen &&
-             strcmp(jx_str_or(s, "selector", ""), selector) == 0);
+    if (s == NULL || jx_int(s, "observedGeneration", -1) != gen ||
+        strcmp(jx_str_or(s, "selector", ""), selector) != 0)
+        return ST_NOW;
+    return jx_int(s, "replicas", -1) == replicas && jx_int(s, "readyReplicas", -1) == ready
+               ? ST_SAME
+               : ST_COUNTS;
+}
+
+/* Write now? A count-only change waits until st_due_ms (set on the first
+ * unwritten change); a change that nets out cancels the wait. */
+static int
+status_due(const rec_wp_config *cfg, rec_wp_state *st, int change, int64_t now, rec_result *out)
+{
+    if (change == ST_SAME) {
+        st->st_due_ms = 0;
+        return 0;
+    }
+    if (change == ST_NOW || cfg->status_settle_ms <= 0) return 1;
+    if (st->st_due_ms == 0) st->st_due_ms = now + cfg->status_settle_ms;
+    if (now >= st->st_due_ms) return 1;
+    min_requeue(out, st->st_due_ms - now);
+    return 0;
 }
 
 /* ---- the pass ------------------------------------------------------------ */
@@ -471,7 +496,8 @@ rec_warmpool_reconcile(const rec_wp_config *cfg, rec_wp_state *st, const rec_wp_
     char h[9], selector[80];
     snprintf(selector, sizeof selector, "%s=%s", REC_LABEL_WARM_POOL, namehash_hex(pname, h));
     int64_t gen = jx_int(pool, "metadata.generation", 0);
-    if (!out->error && ensure_status(st, pool, (int64_t)n_active, ready, selector, gen)) {
+    int change = status_change(st, pool, (int64_t)n_active, ready, selector, gen);
+    if (!out->error && status_due(cfg, st, change, now, out)) {
         json_object *body = json_object_new_object();
         json_object *s = jx_ensure_obj(body, "status");
         if (s == NULL) {
@@ -492,6 +518,7 @@ rec_warmpool_reconcile(const rec_wp_config *cfg, rec_wp_state *st, const rec_wp_
         st->st_replicas = (int64_t)n_active;
         st->st_ready = ready;
         st->st_generation = gen;
+        st->st_due_ms = 0;
         snprintf(st->st_selector, sizeof st->st_selector, "%s", selector);
     }
     rep.desired = desired;

@@ -53,6 +53,14 @@ typedef struct rec_wp_config {
      * max(1, rate) tokens). Without them creates == deficit at once. */
     int64_t replenish_delay_ms; /* --sandbox-warm-pool-replenish-delay */
     double max_refill_rate;     /* --sandbox-warm-pool-max-refill-rate */
+    /* Status settle: a status change that only moves replicas/readyReplicas
+     * is written this long after the first unwritten change (default 1 s;
+     * 0 = at once), so a member leaving (adopted by a claim) and its refill
+     * becoming Ready usually net out to no write at all. The pass asks to
+     * run again at the deadline, so status.replicas (what /scale and an HPA
+     * read) is never staler than the window. Selector / observedGeneration
+     * changes and a pool's first status are written at once. */
+    int64_t status_settle_ms;
 } rec_wp_config;
 
 /* Defaults of the flags above. */
@@ -85,6 +93,7 @@ typedef struct rec_wp_state {
     double tokens;            /* refill token bucket */
     int64_t tokens_at_ms;
     char st_selector[80];
+    int64_t st_due_ms; /* count-only change pending: write at this time (0 = none) */
 } rec_wp_state;
 
 void rec_wp_state_init(rec_wp_state *s);

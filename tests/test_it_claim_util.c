@@ -184,6 +184,35 @@ itx_wait_pool(harness *h, const char *pool, int n, int timeout_ms)
         fail_msg("pool %s: wait failed", pool);
     }
     json_object_put(last);
+    /* The pool's status settles count-only changes (a member leaving and its
+     * refill becoming Ready net out to no write), so it may already say n
+     * while the refill is not listed yet: wait for the listing as well. */
+    for (int waited = 0;; waited += 20) {
+        json_object *l = itx_sandboxes(h);
+        size_t listed = itx_pool_members(l, pool, NULL, 0), ready = 0;
+        char hash[9];
+        namehash_hex(pool, hash);
+        json_object *items = jx_arr(l, "items");
+        for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+            json_object *sb = json_object_array_get_idx(items, i);
+            const char *v = jx_label(sb, "agents.x-k8s.io/warm-pool-sandbox");
+            if (!v || strcmp(v, hash) != 0 || jx_get(sb, "metadata.deletionTimestamp")) continue;
+            json_object *conds = jx_arr(sb, "status.conditions");
+            for (size_t j = 0; conds && j < json_object_array_length(conds); j++) {
+                json_object *c = json_object_array_get_idx(conds, j);
+                if (strcmp(jx_str_or(c, "type", ""), "Ready") == 0 &&
+                    strcmp(jx_str_or(c, "status", ""), "True") == 0)
+                    ready++;
+            }
+        }
+        json_object_put(l);
+        if (listed == (size_t)n && ready == (size_t)n) return;
+        if (waited >= timeout_ms) {
+            harness_print_logs(h, stderr);
+            fail_msg("pool %s: %zu listed, %zu Ready, want %d", pool, listed, ready, n);
+        }
+        harness_sleep(h, 20);
+    }
 }
 
 json_object *

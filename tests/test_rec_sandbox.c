@@ -611,6 +611,64 @@ static const sbx_row rows[] = {
      .pods = "[{'metadata':{'creationTimestamp':'2026-01-01T00:09:59Z'}}]",
      .settle_ms = 1500,
      .writes = "sandbox-status"},
+    /* ---- generation-only status (a claim's adoption bumped the generation).
+     * These rows run in order: the window's start is the pass's memory. --- */
+    {.name = "generation only, no settle window: written at once",
+     .sb = "{'metadata':{'generation':2,'annotations':{'agents.x-k8s.io/pod-name':'sb'}}," SPEC_SVC
+           "," ST_READY "}",
+     .pods = "[{}]",
+     .svc = "{}",
+     .writes = "sandbox-status",
+     .checks = "[['sandbox-status','/status/conditions/0/observedGeneration',2],"
+               "['sandbox-status','/status/conditions/2/observedGeneration',2],"
+               "['sandbox-status','/status/conditions/2/reason','DependenciesReady'],"
+               "['sandbox-status','/status/nodeName','<absent>'],"
+               "['sandbox-status','/status/selector','<absent>']]"},
+    {.name = "generation only: held for the window",
+     .sb = "{'metadata':{'generation':2,'annotations':{'agents.x-k8s.io/pod-name':'sb'}}," SPEC_SVC
+           "," ST_READY "}",
+     .pods = "[{}]",
+     .svc = "{}",
+     .settle_ms = 2500,
+     .writes = "",
+     .requeue = "2500"},
+    {.name = "generation only: still held inside the window, same deadline",
+     .sb = "{'metadata':{'generation':2,'annotations':{'agents.x-k8s.io/pod-name':'sb'}}," SPEC_SVC
+           "," ST_READY "}",
+     .pods = "[{}]",
+     .svc = "{}",
+     .now_offset_s = 2,
+     .settle_ms = 2500,
+     .writes = "",
+     .requeue = "500"},
+    {.name = "generation only: written once the window is over",
+     .sb = "{'metadata':{'generation':2,'annotations':{'agents.x-k8s.io/pod-name':'sb'}}," SPEC_SVC
+           "," ST_READY "}",
+     .pods = "[{}]",
+     .svc = "{}",
+     .now_offset_s = 3,
+     .settle_ms = 2500,
+     .writes = "sandbox-status",
+     .checks = "[['sandbox-status','/status/conditions/2/observedGeneration',2]]"},
+    {.name = "generation plus a real change: written at once",
+     .sb = "{'metadata':{'generation':2,'annotations':{'agents.x-k8s.io/pod-name':'sb'}}," SPEC_SVC
+           "," ST_READY "}",
+     .pods = "[{'spec':{'nodeName':'node2'}}]",
+     .svc = "{}",
+     .now_offset_s = 4,
+     .settle_ms = 2500,
+     .writes = "sandbox-status",
+     .checks = "[['sandbox-status','/status/nodeName','node2'],"
+               "['sandbox-status','/status/conditions/2/observedGeneration',2]]"},
+    {.name = "generation only after a write: a new window",
+     .sb = "{'metadata':{'generation':3,'annotations':{'agents.x-k8s.io/pod-name':'sb'}}," SPEC_SVC
+           "," ST_READY "}",
+     .pods = "[{}]",
+     .svc = "{}",
+     .now_offset_s = 5,
+     .settle_ms = 2500,
+     .writes = "",
+     .requeue = "2500"},
 };
 
 static void

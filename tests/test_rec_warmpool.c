@@ -466,6 +466,7 @@ test_expectations_never_over_create(void **state)
     world w;
     pass_out o;
     w_init(&w, POOL_JSON(",'replicas':5"));
+    w.cfg.status_settle_ms = 0; /* status on every change: see status-settle */
     int total_creates = 0;
 
     w_pass(&w, &o); /* empty store: the whole deficit at once */
@@ -751,6 +752,7 @@ test_status_only_on_change_and_orphans(void **state)
     world w;
     pass_out o;
     w_init(&w, POOL_JSON(",'replicas':2"));
+    w.cfg.status_settle_ms = 0; /* the settle window has its own table below */
     json_object_object_add(w.pool, "status",
                            J("{'replicas':2,'readyReplicas':1,'selector':'agents.x-k8s.io/"
                              "warm-pool-sandbox=59733166','observedGeneration':3}"));
@@ -785,6 +787,113 @@ test_status_only_on_change_and_orphans(void **state)
     w_fini(&w);
 }
 
+/* Status settle: steps run in order against one pool (replicas 2, members
+ * a and b, both Ready at first), window 1000 ms. Each step may make one
+ * member not Ready / Ready again and bump the pool's generation, then runs
+ * a pass at T0 + at. requeue: the pass's requeue_after_ms, -1 = none
+ * sooner than a minute (the stuck-member re-check is minutes away). */
+typedef struct settle_step {
+    int64_t at;
+    const char *unready, *ready;
+    int bump_gen;
+    int status;         /* status writes expected */
+    int64_t want_ready; /* readyReplicas written (when status) */
+    int64_t requeue;
+} settle_step;
+
+static const settle_step settle_steps[] = {
+    {0, NULL, NULL, 0, 1, 2, -1},     /* first status: at once */
+    {100, "a", NULL, 0, 0, 0, 1000},  /* count change: held, run again at the deadline */
+    {600, NULL, NULL, 0, 0, 0, 500},  /* inside the window: nothing, same deadline */
+    {700, NULL, "a", 0, 0, 0, -1},    /* back to what was written: no write, no deadline */
+    {800, "b", NULL, 0, 0, 0, 1000},  /* a new change opens a new window */
+    {1799, NULL, NULL, 0, 0, 0, 1},   /* 1 ms before the deadline */
+    {1800, NULL, NULL, 0, 1, 1, -1},  /* at the deadline: written */
+    {1900, NULL, NULL, 0, 0, 0, -1},  /* written: nothing more */
+    {2000, NULL, "b", 0, 0, 0, 1000}, /* held again ... */
+    {2100, NULL, NULL, 1, 1, 2, -1},  /* ... until a generation change: at once, counts too */
+    {2200, "a", NULL, 0, 0, 0, 1000},
+    {5000, NULL, NULL, 0, 1, 1, -1}, /* a late pass (after the deadline) writes */
+};
+
+static void
+test_status_settle(void **state)
+{
+    (void)state;
+    world w;
+    pass_out o;
+    w_init(&w, POOL_JSON(",'replicas':2"));
+    assert_int_equal(w.cfg.status_settle_ms, 1000); /* the default */
+    w_add(&w, w_member(&w, "a", 1, 10));
+    w_add(&w, w_member(&w, "b", 1, 10));
+    json_object *ready_st = json_object_get(jx_obj(w_lookup(&w, "default", "a"), "status"));
+    for (size_t i = 0; i < sizeof settle_steps / sizeof settle_steps[0]; i++) {
+        const settle_step *s = &settle_steps[i];
+        print_message("step %zu at %lld\n", i, (long long)s->at);
+        if (s->unready) json_object_object_del(w_lookup(&w, "default", s->unready), "status");
+        if (s->ready)
+            json_object_object_add(w_lookup(&w, "default", s->ready), "status",
+                                   json_object_get(ready_st));
+        if (s->bump_gen)
+            jx_set(w.pool, "metadata.generation",
+                   json_object_new_int64(jx_int(w.pool, "metadata.generation", 0) + 1));
+        w.now = T0 + s->at;
+        w_pass(&w, &o);
+        assert_int_equal(o.status, s->status);
+        assert_int_equal(o.creates + o.deletes, 0);
+        if (s->status) {
+            const rec_write *wr = &o.r.writes[o.r.n_writes - 1];
+            assert_ptr_json(wr->body, "/status/replicas", "2");
+            char want[8];
+            snprintf(want, sizeof want, "%lld", (long long)s->want_ready);
+            assert_ptr_json(wr->body, "/status/readyReplicas", want);
+            snprintf(want, sizeof want, "%lld",
+                     (long long)jx_int(w.pool, "metadata.generation", 0));
+            assert_ptr_json(wr->body, "/status/observedGeneration", want);
+        }
+        if (s->requeue < 0)
+            assert_true(o.r.requeue_after_ms < 0 || o.r.requeue_after_ms > 60000);
+        else
+            assert_int_equal(o.r.requeue_after_ms, s->requeue);
+        rec_result_fini(&o.r);
+    }
+    json_object_put(ready_st);
+    w_fini(&w);
+
+    /* window 0: a count change is written by the pass that sees it */
+    w_init(&w, POOL_JSON(",'replicas':1"));
+    w.cfg.status_settle_ms = 0;
+    w_add(&w, w_member(&w, "a", 1, 10));
+    w_pass(&w, &o);
+    assert_int_equal(o.status, 1);
+    rec_result_fini(&o.r);
+    json_object_object_del(w_lookup(&w, "default", "a"), "status");
+    w.now += 10;
+    w_pass(&w, &o);
+    assert_int_equal(o.status, 1);
+    assert_ptr_json(o.r.writes[o.r.n_writes - 1].body, "/status/readyReplicas", "0");
+    rec_result_fini(&o.r);
+    w_fini(&w);
+
+    /* a stored status with the same selector and generation is not "first":
+     * a restarted controller holds a count-only change too */
+    w_init(&w, POOL_JSON(",'replicas':1"));
+    json_object_object_add(w.pool, "status",
+                           J("{'replicas':1,'readyReplicas':1,'selector':'agents.x-k8s.io/"
+                             "warm-pool-sandbox=59733166','observedGeneration':3}"));
+    w_add(&w, w_member(&w, "a", 0, 10));
+    w_pass(&w, &o);
+    assert_int_equal(o.status, 0);
+    assert_int_equal(o.r.requeue_after_ms, 1000);
+    rec_result_fini(&o.r);
+    w.now += 1000;
+    w_pass(&w, &o);
+    assert_int_equal(o.status, 1);
+    assert_ptr_json(o.r.writes[o.r.n_writes - 1].body, "/status/readyReplicas", "0");
+    rec_result_fini(&o.r);
+    w_fini(&w);
+}
+
 static void
 test_pool_gone_resets_state(void **state)
 {
@@ -813,6 +922,7 @@ test_pacing(void **state)
     world w;
     pass_out o;
     w_init(&w, POOL_JSON(",'replicas':2"));
+    w.cfg.status_settle_ms = 0; /* requeues below are the pacing's alone */
     w.cfg.replenish_delay_ms = 10000;
     w_add(&w, w_member(&w, "a", 1, 10));
     w_add(&w, w_member(&w, "b", 1, 10));
@@ -936,6 +1046,7 @@ main(void)
     t[n++] = (struct CMUnitTest){"missing-template", test_missing_template, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"status-on-change-orphans", test_status_only_on_change_and_orphans,
                                  NULL, NULL, NULL};
+    t[n++] = (struct CMUnitTest){"status-settle", test_status_settle, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"pacing", test_pacing, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"malformed-inputs", test_malformed_inputs, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"pool-gone-resets", test_pool_gone_resets_state, NULL, NULL, NULL};
