@@ -14,3 +14,7 @@ if(TARGET asc_harness)
   asc_unit_test(test_kubesim_kubectl ${CMAKE_SOURCE_DIR}/tests/test_kubesim_kubectl.c
     LIBS asc_harness asc_core TIMEOUT 90)
 endif()
+if(TARGET asc_harness)
+  asc_unit_test(test_kubesim_load ${CMAKE_SOURCE_DIR}/tests/test_kubesim_load.c
+    LIBS asc_harness asc_core TIMEOUT 120)
+endif()
