@@ -17,15 +17,29 @@
 #include "reconciler/template.h"
 #include "reconciler/warmpool.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct ext_shard {
     pool_set *pools;
-    ctl_xmap wp;     /* "ns/pool" -> rec_wp_state* */
-    ctl_xmap claims; /* "ns/claim" -> rec_claim_state* */
+    ctl_xmap wp;                  /* "ns/pool" -> rec_wp_state* */
+    ctl_xmap claims;              /* "ns/claim" -> rec_claim_state* */
+    ctl_xmap members;             /* "ns/pool" -> ctl_xmap* of member name -> mdec* */
+    _Atomic int64_t pool_pass_ms; /* the shard's last pool pass took this long */
 } ext_shard;
+
+/* A pool member as last decoded, with the stored bytes it came from: the
+ * pool pass reads every member each time, and decoding ~1,000 of them was
+ * most of its cost (tens of ms on the pool's shard, in front of the claims).
+ * Equal bytes give an equal object, so the decoded one is reused. Only the
+ * shard's worker touches these objects (json-c counts are not atomic). */
+typedef struct mdec {
+    json_object *obj;
+    size_t len;
+    unsigned char raw[];
+} mdec;
 
 struct ctl_ext {
     int n;
@@ -93,6 +107,22 @@ free_wp(void *v)
 }
 
 static void
+free_mdec(void *v)
+{
+    mdec *d = v;
+    if (d) json_object_put(d->obj);
+    free(d);
+}
+
+static void
+free_members(void *v)
+{
+    if (v == NULL) return;
+    ctl_xmap_fini(v, free_mdec);
+    free(v);
+}
+
+static void
 free_claim(void *v)
 {
     rec_claim_state_fini(v);
@@ -106,6 +136,7 @@ ctl_ext_free(ctl_ext *x)
     for (int i = 0; x->sh && i < x->n; i++) {
         ctl_xmap_fini(&x->sh[i].wp, free_wp);
         ctl_xmap_fini(&x->sh[i].claims, free_claim);
+        ctl_xmap_fini(&x->sh[i].members, free_members);
         pool_set_free(x->sh[i].pools);
     }
     free(x->sh);
@@ -200,6 +231,50 @@ on_item(const store_item *it, void *udata)
     return 0;
 }
 
+/* Members of one pool pass: decoded objects reused from the previous pass
+ * when their stored bytes are unchanged (see mdec). */
+typedef struct memlist {
+    objlist l;
+    ctl_xmap *prev; /* last pass's cache (entries are moved out) */
+    ctl_xmap *next; /* this pass's cache (may be NULL: no caching) */
+} memlist;
+
+static int
+on_member(const store_item *it, void *udata)
+{
+    memlist *ml = udata;
+    json_object *o = NULL;
+    mdec *d = ml->prev ? ctl_xmap_del(ml->prev, it->name) : NULL;
+    if (d && (d->len != it->len || memcmp(d->raw, it->data, it->len) != 0)) {
+        free_mdec(d);
+        d = NULL;
+    }
+    if (d == NULL) {
+        if (store_decode(it, &o) != 0) return 0; /* damaged entry: skip it */
+        d = malloc(sizeof *d + it->len);
+        if (d != NULL) {
+            d->obj = o;
+            d->len = it->len;
+            memcpy(d->raw, it->data, it->len);
+        }
+    }
+    if (d != NULL) { /* else no cache entry: the pass still gets the object */
+        o = json_object_get(d->obj);
+        if (ml->next == NULL || ctl_xmap_put(ml->next, it->name, d, NULL) != 0) free_mdec(d);
+    }
+    if (bag_add(&ml->l.rd->held, o) == NULL) return ERR_NOMEM;
+    objlist *l = &ml->l;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        json_object **v = realloc(l->v, cap * sizeof *v);
+        if (v == NULL) return ERR_NOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = o;
+    return 0;
+}
+
 static int
 rd_begin(ctl_manager *m, reader *rd)
 {
@@ -225,16 +300,48 @@ shard_of(ctl_manager *m, int shard)
     return &x->sh[shard];
 }
 
-static void
-queue_pool(ctl_manager *m, const char *ns, const char *pool)
+/* Queue the pool's pass after the coalescing window: at least
+ * CTL_EXT_POOL_COALESCE_MS, and CTL_EXT_POOL_DUTY x the shard's last pool
+ * pass, so pool passes (O(members)) take at most ~1/(1+DUTY) of the shard
+ * however many claims and member events ask for one (the claims on this
+ * shard go first in between). Capped at CTL_EXT_POOL_COALESCE_MAX_MS: the
+ * refill still starts within that. */
+static int64_t
+pool_window(ctl_manager *m, int shard)
 {
+    ext_shard *s = shard_of(m, shard);
+    int64_t d = s ? atomic_load_explicit(&s->pool_pass_ms, memory_order_relaxed) : 0;
+    d *= CTL_EXT_POOL_DUTY;
+    if (d < CTL_EXT_POOL_COALESCE_MS) d = CTL_EXT_POOL_COALESCE_MS;
+    if (d > CTL_EXT_POOL_COALESCE_MAX_MS) d = CTL_EXT_POOL_COALESCE_MAX_MS;
+    return d;
+}
+
+int64_t
+ctl_ext_followup_delay(void *manager, int shard, const char *key)
+{
+    ctl_manager *m = manager;
+    if (m == NULL || key == NULL || strncmp(key, "pool/", 5) != 0) return 0;
+    return pool_window(m, shard);
+}
+
+static void
+queue_pool_after(ctl_manager *m, int shard, const char *ns, const char *pool)
+{
+    int64_t d = pool_window(m, shard);
     char key[CTL_KEY_MAX], route[CTL_KEY_MAX];
     if (ctl_route_key(key, sizeof key, "pool", ns, pool) &&
         ctl_ext_pool_route(route, sizeof route, ns, pool))
-        rec_shards_add(m->shards, route, key);
+        rec_shards_add_after(m->shards, route, key, d);
 }
 
 /* ---- claims ------------------------------------------------------------------ */
+
+int
+ctl_ext_key_priority(const char *key)
+{
+    return key != NULL && strncmp(key, "claim/", 6) == 0;
+}
 
 int
 ctl_ext_process_claim(ctl_manager *m, int shard, const char *ns, const char *name,
@@ -315,7 +422,7 @@ ctl_ext_process_claim(ctl_manager *m, int shard, const char *ns, const char *nam
     free(ctl.v);
     int rrc = rd_end(&rd);
     if (rc == 0) rc = rrc;
-    if (rep.pool_changed && *pool_copy) queue_pool(m, ns, pool_copy);
+    if (rep.pool_changed && *pool_copy) queue_pool_after(m, shard, ns, pool_copy);
     if (rep.became_ready)
         LOG_D("ext", "claim Ready", "ns=%s claim=%s sandbox=%s launch=%s", ns, name, rep.sandbox,
               rep.launch ? rep.launch : "");
@@ -330,6 +437,7 @@ ctl_ext_process_pool(ctl_manager *m, int shard, const char *ns, const char *name
 {
     ext_shard *s = shard_of(m, shard);
     if (s == NULL) return ERR_INVALID;
+    int64_t t0 = time_mono_ms();
     char k[CTL_KEY_MAX];
     snprintf(k, sizeof k, "%s/%s", ns, name);
     reader rd;
@@ -341,6 +449,7 @@ ctl_ext_process_pool(ctl_manager *m, int shard, const char *ns, const char *name
         if (rc != 0) return rc;
         rec_wp_state *ws = ctl_xmap_del(&s->wp, k);
         if (ws) free_wp(ws);
+        free_members(ctl_xmap_del(&s->members, k));
         pool_drop_pool(s->pools, ns, name);
         return 0;
     }
@@ -359,9 +468,13 @@ ctl_ext_process_pool(ctl_manager *m, int shard, const char *ns, const char *name
         rd_get(&rd, STORE_TEMPLATE, ns, jx_str(pool, "spec.sandboxTemplateRef.name"));
     char hash[9];
     namehash_hex(name, hash);
-    objlist mem = {&rd, NULL, 0, 0};
-    int lrc = store_sandboxes_by_pool(rd.r, ns, hash, on_item, &mem);
+    memlist ml = {{&rd, NULL, 0, 0}, ctl_xmap_del(&s->members, k), calloc(1, sizeof(ctl_xmap))};
+    int lrc = store_sandboxes_by_pool(rd.r, ns, hash, on_member, &ml);
     if (lrc != 0 && lrc != ERR_NOTFOUND && rd.err == 0) rd.err = lrc;
+    free_members(ml.prev); /* members gone (or changed) since the last pass */
+    if (ml.next && (rd.err != 0 || ctl_xmap_put(&s->members, k, ml.next, NULL) != 0))
+        free_members(ml.next);
+    objlist mem = ml.l;
     if (rd.err != 0) { /* a partial member list would over-create */
         free(mem.v);
         return rd_end(&rd);
@@ -387,6 +500,7 @@ ctl_ext_process_pool(ctl_manager *m, int shard, const char *ns, const char *name
     rc = rec_warmpool_reconcile(&m->ext->wcfg, ws, &in, out, &rep);
     free(mem.v);
     int rrc = rd_end(&rd);
+    atomic_store_explicit(&s->pool_pass_ms, time_mono_ms() - t0, memory_order_relaxed);
     if (rep.creates || rep.deletes)
         LOG_D("ext", "warm pool pass",
               "ns=%s pool=%s desired=%lld active=%lld creates=%d deletes=%d", ns, name,
@@ -420,10 +534,7 @@ ctl_ext_process_poolmember(ctl_manager *m, int shard, const char *ns, const char
         pool_forget(s->pools, ns, sbname);
     }
     rc = rd_end(&rd);
-    char key[CTL_KEY_MAX], route[CTL_KEY_MAX];
-    if (ctl_route_key(key, sizeof key, "pool", ns, pool) &&
-        ctl_ext_pool_route(route, sizeof route, ns, pool))
-        rec_shards_add_after(m->shards, route, key, CTL_EXT_POOL_COALESCE_MS);
+    queue_pool_after(m, shard, ns, pool);
     return rc;
 }
 

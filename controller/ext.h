@@ -8,11 +8,11 @@
  *   "poolmember/<ns>/<p>:<s>" -> "<ns>/<p>" (p: the pool controlling s, now
  *                             or before the change): feeds the shard's
  *                             pools/ set (pool_observe / pool_forget), then
- *                             queues "pool/<ns>/<p>" after
- *                             CTL_EXT_POOL_COALESCE_MS, so the member events
- *                             of a burst share one pool pass (each pass
- *                             decodes every member); a claim's adoption
- *                             still queues the pool pass at once
+ *                             queues "pool/<ns>/<p>" after the coalescing
+ *                             window (ext.c queue_pool_after), so the member
+ *                             events of a burst share one pool pass (each
+ *                             pass reads every member); a claim's adoption
+ *                             queues the pool pass the same way
  *   "template/<ns>/<t>"    -> the key itself
  * so a pool, its claims and its candidate set share one shard thread.
  *
@@ -25,8 +25,10 @@
  * it, and ends the txn. Outcomes of the previous pass are handed through
  * unchanged: rec_outcome.object is the object the server returned, so the
  * claim's write 2 is built from write 1's answer with no cache wait. After
- * a claim pass whose report says pool_changed, the pool's key is queued at
- * once (the refill starts without delay).
+ * a claim pass whose report says pool_changed, the pool's key is queued
+ * after the coalescing window (20-100 ms: the refill starts within it, and
+ * a stream of claims does not turn into back-to-back pool passes). Pool
+ * members are decoded once per change (ext.c mdec), not once per pass.
  *
  * Return codes: 0, or ERR_* from the store / ERR_NOMEM (the shard retries). */
 #ifndef ASC_CONTROLLER_EXT_H
@@ -44,6 +46,10 @@ typedef struct ctl_ext ctl_ext;
 
 /* Member events of this window share one pool pass (see above). */
 #define CTL_EXT_POOL_COALESCE_MS 20
+/* See ext.c queue_pool_after: pool passes queued by claims and member
+ * events wait DUTY x the last pool pass (within [COALESCE, COALESCE_MAX]). */
+#define CTL_EXT_POOL_DUTY            4
+#define CTL_EXT_POOL_COALESCE_MAX_MS 100
 
 /* The file of allowed label domains (optional; spec/api.md §2.4 a). */
 #define CTL_EXT_LABEL_DOMAINS_FILE "/etc/sandbox-config/allowed-label-domains"
@@ -72,5 +78,17 @@ typedef int (*ctl_ext_emit_fn)(void *udata, const char *route, const char *key);
 void ctl_ext_route_batch(ctl_ext *x, store *st, const store_change *c, size_t n,
                          ctl_ext_emit_fn emit, void *ud);
 void ctl_ext_synced(ctl_ext *x, store *st, ctl_ext_emit_fn emit, void *ud);
+
+/* The shards' priority lane (rec_shard_opts.priority): claim keys. A claim
+ * waits on its pool's shard behind pool passes, member and Sandbox keys
+ * otherwise; those wait at most rec_shard_opts.priority_max_wait_ms. Any
+ * thread. */
+int ctl_ext_key_priority(const char *key);
+
+/* rec_shard_opts.followup_delay (udata: the ctl_manager): a pool pass with
+ * writes consumes their outcomes after the pool's coalescing window instead
+ * of at once, so a stream of claims (each pass creating the new deficit)
+ * does not run the O(members) pool pass back to back. Other keys: 0. */
+int64_t ctl_ext_followup_delay(void *manager, int shard, const char *key);
 
 #endif

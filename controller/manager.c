@@ -270,7 +270,9 @@ ctl_manager_start(ctl_manager *m)
                          .process_udata = m,
                          .submit = on_submit,
                          .submit_udata = m,
-                         .loop = m->loop};
+                         .loop = m->loop,
+                         .priority = m->ext ? ctl_ext_key_priority : NULL,
+                         .followup_delay = m->ext ? ctl_ext_followup_delay : NULL};
     m->shards = rec_shards_new(&so, err, sizeof err);
     if (m->shards == NULL) {
         LOG_E("manager", "cannot start the shard workers", "err=%s", err);

@@ -18,9 +18,10 @@ typedef struct qent {
     struct qent *hnext; /* hash chain */
     struct qent *fnext; /* FIFO */
     uint32_t hash;
-    unsigned queued : 1, processing : 1, dirty : 1;
+    unsigned queued : 1, processing : 1, dirty : 1, lane : 1;
     int failures;
-    long heap_idx; /* -1: no timer */
+    int64_t enq_ms; /* when it joined its FIFO (the queue's clock) */
+    long heap_idx;  /* -1: no timer */
     int64_t deadline;
     void *payload;
     void (*payload_free)(void *);
@@ -30,8 +31,12 @@ typedef struct qent {
 struct rec_queue {
     qent **buckets;
     size_t nbuckets, nkeys;
-    qent *head, *tail;
+    qent *head[2], *tail[2]; /* lane 0: priority, lane 1: the rest */
     size_t fifo_len;
+    int (*lane_fn)(const char *key);
+    int64_t max_wait_ms; /* lane 1's head waits at most this long */
+    int64_t now_ms;      /* last rec_queue_tick/promote */
+    int64_t last_wait_ms;
     qent **heap;
     size_t heap_len, heap_cap;
     int64_t base_ms, max_ms;
@@ -120,6 +125,7 @@ get_or_create(rec_queue *q, const char *key)
     memcpy(e->key, key, l + 1);
     e->hash = h;
     e->heap_idx = -1;
+    e->lane = q->lane_fn && q->lane_fn(e->key) ? 0 : 1;
     if (q->nkeys + 1 > q->nbuckets * 2) grow(q);
     e->hnext = q->buckets[h & (q->nbuckets - 1)];
     q->buckets[h & (q->nbuckets - 1)] = e;
@@ -146,11 +152,12 @@ fifo_push(rec_queue *q, qent *e)
 {
     e->queued = 1;
     e->fnext = NULL;
-    if (q->tail)
-        q->tail->fnext = e;
+    e->enq_ms = q->now_ms;
+    if (q->tail[e->lane])
+        q->tail[e->lane]->fnext = e;
     else
-        q->head = e;
-    q->tail = e;
+        q->head[e->lane] = e;
+    q->tail[e->lane] = e;
     q->fifo_len++;
 }
 
@@ -284,9 +291,23 @@ rec_queue_failures(rec_queue *q, const char *key)
     return e ? e->failures : 0;
 }
 
+void
+rec_queue_set_lanes(rec_queue *q, int (*priority)(const char *key), int64_t max_wait_ms)
+{
+    q->lane_fn = priority;
+    q->max_wait_ms = max_wait_ms > 0 ? max_wait_ms : 50;
+}
+
+void
+rec_queue_tick(rec_queue *q, int64_t now_ms)
+{
+    if (now_ms > q->now_ms) q->now_ms = now_ms;
+}
+
 int64_t
 rec_queue_promote(rec_queue *q, int64_t now_ms)
 {
+    rec_queue_tick(q, now_ms);
     while (q->heap_len > 0 && q->heap[0]->deadline <= now_ms)
         enqueue(q, heap_pop(q));
     return q->heap_len > 0 ? q->heap[0]->deadline - now_ms : -1;
@@ -295,11 +316,18 @@ rec_queue_promote(rec_queue *q, int64_t now_ms)
 const char *
 rec_queue_get(rec_queue *q)
 {
-    qent *e = q->head;
+    /* The priority lane first, unless the other lane's head has waited
+     * max_wait_ms: a steady stream of priority keys never starves the rest. */
+    int lane = 0;
+    if (q->head[0] == NULL ||
+        (q->head[1] != NULL && q->now_ms - q->head[1]->enq_ms >= q->max_wait_ms))
+        lane = 1;
+    qent *e = q->head[lane];
     if (e == NULL) return NULL;
-    q->head = e->fnext;
-    if (q->head == NULL) q->tail = NULL;
+    q->head[lane] = e->fnext;
+    if (q->head[lane] == NULL) q->tail[lane] = NULL;
     q->fifo_len--;
+    q->last_wait_ms = q->now_ms - e->enq_ms;
     e->queued = 0;
     e->processing = 1;
     return e->key;
@@ -349,6 +377,12 @@ size_t
 rec_queue_len(const rec_queue *q)
 {
     return q->fifo_len;
+}
+
+int64_t
+rec_queue_last_wait(const rec_queue *q)
+{
+    return q->last_wait_ms;
 }
 
 size_t

@@ -11,6 +11,11 @@
  *   - a min-heap of "add at T" timers (rec_queue_add_after): one timer per
  *     key, the earliest deadline wins; rec_queue_promote(now) moves due keys
  *     into the FIFO and says how long until the next one.
+ *   - two lanes (rec_queue_set_lanes): keys the priority function accepts
+ *     are handed out before the others, except that the other lane's head
+ *     is taken once it has waited max_wait_ms (no starvation). A key's lane
+ *     is fixed while the queue tracks it; dedup, processing/dirty, backoff
+ *     and timers work per key whatever its lane.
  *   - per-key parking of outcomes for the key's next pass (opaque pointer +
  *     free function), used by shard.c.
  *
@@ -46,6 +51,12 @@ int rec_queue_failures(rec_queue *q, const char *key);
 /* Move keys whose deadline <= now_ms into the FIFO. Returns ms until the
  * next deadline, or -1 when no timer is pending. */
 int64_t rec_queue_promote(rec_queue *q, int64_t now_ms);
+/* Two lanes: priority(key) != 0 puts a key in the priority lane. Set it
+ * before the first add. max_wait_ms <= 0 => 50. NULL priority: one lane. */
+void rec_queue_set_lanes(rec_queue *q, int (*priority)(const char *key), int64_t max_wait_ms);
+/* Advance the queue's clock (it never goes back); rec_queue_promote does too.
+ * FIFO entries are stamped with it: the lanes' aging and rec_queue_last_wait. */
+void rec_queue_tick(rec_queue *q, int64_t now_ms);
 /* Next ready key (marked processing) or NULL when the FIFO is empty. */
 const char *rec_queue_get(rec_queue *q);
 /* Processing finished; re-queues the key if it was added meanwhile. */
@@ -59,6 +70,8 @@ void *rec_queue_unpark(rec_queue *q, const char *key);
 
 size_t rec_queue_len(const rec_queue *q);    /* keys in the FIFO */
 size_t rec_queue_timers(const rec_queue *q); /* keys waiting on a deadline */
-size_t rec_queue_keys(const rec_queue *q);   /* tracked keys (leak checks) */
+/* ms the key last returned by rec_queue_get waited in its FIFO (queue clock). */
+int64_t rec_queue_last_wait(const rec_queue *q);
+size_t rec_queue_keys(const rec_queue *q); /* tracked keys (leak checks) */
 
 #endif

@@ -32,6 +32,14 @@ typedef struct ticket {
     char key[];
 } ticket;
 
+/* ASC_SHARD_PROFILE: per key kind, since the last log line. */
+#define PROF_KINDS 8
+typedef struct prof_kind {
+    char kind[16];
+    uint64_t n;
+    int64_t pass_us, pass_max_us, wait_ms, wait_max_ms;
+} prof_kind;
+
 typedef struct shard {
     rec_shard_set *set;
     int idx;
@@ -43,6 +51,8 @@ typedef struct shard {
     int stop;
     uint64_t passes, failures, tickets;
     size_t in_io;
+    prof_kind prof[PROF_KINDS]; /* worker thread only */
+    int64_t prof_last_ms;
 } shard;
 
 struct rec_shard_set {
@@ -54,6 +64,7 @@ struct rec_shard_set {
     struct ev_loop *loop;
     ev_async async;
     int stopped;
+    int profile;
 };
 
 /* ---- outcomes ------------------------------------------------------------ */
@@ -109,6 +120,7 @@ static void
 finish(shard *sh, const char *key, const rec_result *r, int failed)
 {
     int64_t now = time_mono_ms();
+    rec_queue_tick(sh->q, now);
     if (failed) {
         /* backoff only: an asked-for requeue would bypass it (hot loop) */
         sh->failures++;
@@ -147,8 +159,15 @@ rec_shards_complete(rec_shard_set *s, rec_ticket *pub)
     }
     pthread_mutex_lock(&sh->mu);
     if (p) rec_queue_park(sh->q, t->key, p, parked_free);
-    if (n > 0 && !failed)
-        rec_queue_add(sh->q, t->key); /* the outcomes' pass: read-your-writes, then idle */
+    if (n > 0 && !failed) { /* the outcomes' pass: read-your-writes, then idle */
+        int64_t d = s->opts.followup_delay
+                        ? s->opts.followup_delay(s->opts.process_udata, pub->shard, t->key)
+                        : 0;
+        if (d > 0)
+            rec_queue_add_after(sh->q, t->key, d, time_mono_ms());
+        else
+            rec_queue_add(sh->q, t->key);
+    }
     finish(sh, t->key, &pub->result, failed);
     sh->in_io--;
     pthread_mutex_unlock(&sh->mu);
@@ -212,6 +231,51 @@ wait_ms(shard *sh, int64_t ms)
     pthread_cond_timedwait(&sh->cv, &sh->mu, &ts);
 }
 
+static int64_t
+mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+prof_note(shard *sh, const char *key, int64_t pass_us, int64_t wait_ms)
+{
+    size_t kl = strcspn(key, "/");
+    if (kl >= sizeof sh->prof[0].kind) kl = sizeof sh->prof[0].kind - 1;
+    prof_kind *p = NULL;
+    for (int i = 0; i < PROF_KINDS && p == NULL; i++) {
+        prof_kind *c = &sh->prof[i];
+        if (c->kind[0] == '\0') {
+            memcpy(c->kind, key, kl);
+            c->kind[kl] = '\0';
+        }
+        if (strlen(c->kind) == kl && memcmp(c->kind, key, kl) == 0) p = c;
+    }
+    if (p == NULL) return; /* more kinds than slots: not profiled */
+    p->n++;
+    p->pass_us += pass_us;
+    if (pass_us > p->pass_max_us) p->pass_max_us = pass_us;
+    p->wait_ms += wait_ms;
+    if (wait_ms > p->wait_max_ms) p->wait_max_ms = wait_ms;
+    int64_t now = time_mono_ms();
+    if (now - sh->prof_last_ms < 5000) return;
+    sh->prof_last_ms = now;
+    for (int i = 0; i < PROF_KINDS; i++) {
+        prof_kind *c = &sh->prof[i];
+        if (c->n == 0) continue;
+        LOG_I("reconciler", "shard profile",
+              "shard=%d kind=%s passes=%llu pass_mean_us=%lld pass_max_us=%lld "
+              "wait_mean_ms=%lld wait_max_ms=%lld",
+              sh->idx, c->kind, (unsigned long long)c->n, (long long)(c->pass_us / (int64_t)c->n),
+              (long long)c->pass_max_us, (long long)(c->wait_ms / (int64_t)c->n),
+              (long long)c->wait_max_ms);
+        c->n = 0;
+        c->pass_us = c->pass_max_us = c->wait_ms = c->wait_max_ms = 0;
+    }
+}
+
 static void *
 worker(void *arg)
 {
@@ -227,12 +291,15 @@ worker(void *arg)
         }
         /* key stays valid: its entry cannot go away while it is processing */
         parked *p = rec_queue_unpark(sh->q, key);
+        int64_t waited = rec_queue_last_wait(sh->q);
         sh->passes++;
         pthread_mutex_unlock(&sh->mu);
 
         rec_result r;
         rec_result_init(&r);
+        int64_t t0 = s->profile ? mono_us() : 0;
         s->opts.process(s->opts.process_udata, sh->idx, key, p ? p->oc : NULL, p ? p->n : 0, &r);
+        if (s->profile) prof_note(sh, key, mono_us() - t0, waited);
         if (p) parked_free(p);
 
         ticket *t = NULL;
@@ -309,6 +376,8 @@ rec_shards_new(const rec_shard_opts *opts, char *err, size_t errlen)
         return NULL;
     }
     s->opts = *opts;
+    const char *prof = getenv("ASC_SHARD_PROFILE");
+    s->profile = prof != NULL && *prof != '\0' && strcmp(prof, "0") != 0;
     s->n = opts->shards > 0 ? opts->shards : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (s->n <= 0) s->n = 1;
     if (s->n > 1024) s->n = 1024;
@@ -336,6 +405,7 @@ rec_shards_new(const rec_shard_opts *opts, char *err, size_t errlen)
         pthread_mutex_init(&sh->mu, NULL);
         pthread_cond_init(&sh->cv, &ca);
         sh->q = rec_queue_new(opts->backoff_base_ms, max);
+        if (sh->q != NULL) rec_queue_set_lanes(sh->q, opts->priority, opts->priority_max_wait_ms);
         if (sh->q == NULL) {
             snprintf(err, errlen, "out of memory");
             pthread_condattr_destroy(&ca);
@@ -405,9 +475,11 @@ add_common(rec_shard_set *s, const char *route, const char *key, int64_t delay_m
 {
     if (s == NULL || key == NULL) return ERR_INVALID;
     shard *sh = &s->shards[rec_shards_route(s, route ? route : key)];
+    int64_t now = time_mono_ms();
     pthread_mutex_lock(&sh->mu);
-    int rc = delay_ms > 0 ? rec_queue_add_after(sh->q, key, delay_ms, time_mono_ms())
-                          : rec_queue_add(sh->q, key);
+    rec_queue_tick(sh->q, now);
+    int rc =
+        delay_ms > 0 ? rec_queue_add_after(sh->q, key, delay_ms, now) : rec_queue_add(sh->q, key);
     pthread_cond_signal(&sh->cv);
     pthread_mutex_unlock(&sh->mu);
     return rc;

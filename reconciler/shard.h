@@ -30,8 +30,13 @@
  *      exponential backoff (and only that); otherwise K's backoff is reset,
  *      requeue_after_ms == 0 queues K again at once and > 0 sets a timer
  *      (earliest wins), and a pass that had writes runs once more right away
- *      to consume their outcomes (so outcomes never linger). Events for K
+ *      to consume their outcomes (so outcomes never linger; after followup_delay ms when the
+ *      option says so). Events for K
  *      that arrived during the pass queue it again now.
+ *
+ * With the environment variable ASC_SHARD_PROFILE set, each worker logs
+ * every 5 s, per key kind (the key up to its first '/'), the passes, their
+ * mean/max duration and the mean/max time the keys waited in the queue.
  *
  * Ownership: keys and routes are copied. Tickets belong to the shard set;
  * the I/O side may read and fill them between submit and complete, and must
@@ -70,6 +75,17 @@ typedef struct rec_shard_opts {
     rec_submit_fn submit;
     void *submit_udata;
     struct ev_loop *loop; /* I/O loop for the handoff; NULL: submit runs on the worker */
+    /* Optional priority lane (rec_queue_set_lanes): keys for which
+     * priority(key) != 0 are taken before the shard's other keys, which wait
+     * at most priority_max_wait_ms (<= 0: 50) behind them. Called under the
+     * shard's lock from any thread: pure and fast. */
+    int (*priority)(const char *key);
+    int64_t priority_max_wait_ms;
+    /* Optional: delay (ms, <= 0: none) of the pass that consumes a
+     * successful pass's outcomes (step 4), e.g. to coalesce an expensive
+     * key's follow-ups. Called with process_udata on the completing thread
+     * (the I/O thread), under the shard's lock: fast, no shard calls. */
+    int64_t (*followup_delay)(void *udata, int shard, const char *key);
 } rec_shard_opts;
 
 /* Create and start the workers. With a loop, call on the loop's thread

@@ -165,6 +165,98 @@ test_queue_park(void **state)
     assert_int_equal(frees, 2);
 }
 
+/* ---- lanes (single thread, driven clock) ----------------------------------- */
+
+static int
+is_claim(const char *key)
+{
+    return strncmp(key, "claim/", 6) == 0;
+}
+
+static void
+get_done(rec_queue *q, const char *want)
+{
+    const char *k = rec_queue_get(q);
+    assert_non_null(k);
+    assert_string_equal(k, want);
+    rec_queue_done(q, k);
+}
+
+static void
+test_queue_lanes_order(void **state)
+{
+    (void)state;
+    rec_queue *q = rec_queue_new(0, 0);
+    rec_queue_set_lanes(q, is_claim, 50);
+    rec_queue_tick(q, 1000);
+    rec_queue_add(q, "pool/ns/p");
+    rec_queue_add(q, "sandbox/ns/a");
+    rec_queue_add(q, "claim/ns/c1");
+    rec_queue_add(q, "claim/ns/c2");
+    rec_queue_add(q, "pool/ns/p"); /* dedup holds across lanes */
+    rec_queue_add(q, "claim/ns/c1");
+    assert_int_equal(rec_queue_len(q), 4);
+    get_done(q, "claim/ns/c1");
+    get_done(q, "claim/ns/c2");
+    get_done(q, "pool/ns/p");
+    get_done(q, "sandbox/ns/a");
+    assert_null(rec_queue_get(q));
+    assert_int_equal(rec_queue_keys(q), 0);
+    rec_queue_free(q);
+}
+
+static void
+test_queue_lanes_aging(void **state)
+{
+    (void)state;
+    rec_queue *q = rec_queue_new(0, 0);
+    rec_queue_set_lanes(q, is_claim, 50);
+    rec_queue_tick(q, 0);
+    rec_queue_add(q, "pool/ns/p");
+    rec_queue_add(q, "claim/ns/c1");
+    rec_queue_tick(q, 49); /* the pool has waited 49 ms: claims first */
+    get_done(q, "claim/ns/c1");
+    assert_int_equal(rec_queue_last_wait(q), 49);
+    rec_queue_add(q, "claim/ns/c2");
+    rec_queue_add(q, "claim/ns/c3");
+    rec_queue_tick(q, 50); /* 50 ms: the pool's turn, whatever is queued */
+    get_done(q, "pool/ns/p");
+    assert_int_equal(rec_queue_last_wait(q), 50);
+    get_done(q, "claim/ns/c2");
+    assert_int_equal(rec_queue_last_wait(q), 1);
+    rec_queue_tick(q, 10); /* the clock never goes back */
+    get_done(q, "claim/ns/c3");
+    assert_int_equal(rec_queue_last_wait(q), 1);
+    rec_queue_free(q);
+}
+
+static void
+test_queue_lanes_dirty_and_timers(void **state)
+{
+    (void)state;
+    rec_queue *q = rec_queue_new(0, 0);
+    rec_queue_set_lanes(q, is_claim, 50);
+    rec_queue_promote(q, 0);
+    rec_queue_add(q, "claim/ns/c");
+    const char *k = rec_queue_get(q);
+    assert_string_equal(k, "claim/ns/c");
+    rec_queue_add(q, "claim/ns/c"); /* during its pass: dirty, not handed out */
+    rec_queue_add(q, "pool/ns/p");
+    assert_string_equal(rec_queue_get(q), "pool/ns/p");
+    assert_null(rec_queue_get(q));
+    rec_queue_done(q, k); /* back in its own lane, ahead of later low keys */
+    rec_queue_done(q, "pool/ns/p");
+    rec_queue_add(q, "sandbox/ns/a");
+    get_done(q, "claim/ns/c");
+    /* a timer promotes a key into its lane */
+    rec_queue_add_after(q, "claim/ns/t", 10, 0);
+    assert_int_equal(rec_queue_promote(q, 10), -1);
+    get_done(q, "claim/ns/t");
+    get_done(q, "sandbox/ns/a");
+    assert_int_equal(rec_queue_keys(q), 0);
+    rec_queue_free(q);
+}
+
 /* ---- shard set (threads) ---------------------------------------------------------- */
 
 #define NKEYS 8
@@ -434,6 +526,70 @@ test_shards_timer_order(void **state)
     free(f);
 }
 
+/* followup_delay: a successful pass with writes consumes its outcomes after
+ * the delay the option gives for its key (and at once for other keys). */
+static void
+process_followup(void *udata, int shard, const char *key, const rec_outcome *oc, size_t n,
+                 rec_result *out)
+{
+    (void)shard;
+    fixture *f = udata;
+    int i = atomic_fetch_add(&f->n_pass_ms, 1);
+    if (i < 64) f->pass_ms[i] = time_mono_ms();
+    if (n == 0)
+        rec_result_add_write(out, REC_CREATE, NULL, "ns", NULL, NULL, json_object_new_object(),
+                             "create");
+    else if (n == 1 && oc[0].err == 0 && strcmp(oc[0].tag, "create") == 0)
+        atomic_store(&f->saw_outcome, key[0] == 's' ? 2 : 1);
+}
+
+static void
+submit_ok(void *udata, rec_ticket *t)
+{
+    fixture *f = udata;
+    for (size_t i = 0; i < t->result.n_writes; i++)
+        rec_ticket_set_outcome(t, i, 0, 201, NULL, NULL, NULL);
+    rec_shards_complete(f->set, t);
+}
+
+static int64_t
+followup_slow(void *udata, int shard, const char *key)
+{
+    (void)udata;
+    (void)shard;
+    return key[0] == 's' ? 80 : 0; /* "slow": 80 ms; others at once */
+}
+
+static void
+test_shards_followup_delay(void **state)
+{
+    (void)state;
+    const char *keys[] = {"fast", "slow"};
+    for (int k = 0; k < 2; k++) {
+        fixture *f = calloc(1, sizeof *f);
+        rec_shard_opts o = {.shards = 1,
+                            .process = process_followup,
+                            .process_udata = f,
+                            .submit = submit_ok,
+                            .submit_udata = f,
+                            .followup_delay = followup_slow};
+        char err[128];
+        f->set = rec_shards_new(&o, err, sizeof err);
+        assert_non_null(f->set);
+        assert_int_equal(rec_shards_add(f->set, NULL, keys[k]), 0);
+        for (int t = 0; t < 2000 && atomic_load(&f->saw_outcome) == 0; t++)
+            sleep_ms(1);
+        assert_int_equal(atomic_load(&f->saw_outcome), k + 1);
+        int64_t gap = f->pass_ms[1] - f->pass_ms[0];
+        if (k == 0)
+            assert_true(gap < 60);
+        else
+            assert_true(gap >= 80);
+        rec_shards_free(f->set);
+        free(f);
+    }
+}
+
 /* ---- handoff through ev_async to the loop thread ----------------------------------- */
 
 static void
@@ -522,10 +678,14 @@ main(void)
         cmocka_unit_test(test_queue_backoff),
         cmocka_unit_test(test_queue_timers),
         cmocka_unit_test(test_queue_park),
+        cmocka_unit_test(test_queue_lanes_order),
+        cmocka_unit_test(test_queue_lanes_aging),
+        cmocka_unit_test(test_queue_lanes_dirty_and_timers),
         cmocka_unit_test(test_shards_no_concurrent_key),
         cmocka_unit_test(test_shards_outcomes_once),
         cmocka_unit_test(test_shards_backoff),
         cmocka_unit_test(test_shards_timer_order),
+        cmocka_unit_test(test_shards_followup_delay),
         cmocka_unit_test(test_shards_ev_async),
     };
     return cmocka_run_group_tests_name("rec_queue", tests, NULL, NULL);
