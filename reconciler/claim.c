@@ -440,14 +440,17 @@ rec_claim_reconcile(const rec_claim_config *cfg, rec_claim_state *st, const rec_
         st->first_observed_ns =
             a && time_parse_rfc3339(a, &t) == 0 ? t * 1000000 : in->now_ms * 1000000;
     }
-    if (st->claim_view && rec_meta_rv_cmp(st->claim_view, claim) <= 0)
-        rec__claim_ref_set(&st->claim_view, NULL);
-    p.claim = st->claim_view ? st->claim_view : claim;
     p.gen = jx_int(claim, "metadata.generation", 0);
     p.pool_name = jx_str_or(claim, "spec.warmPoolRef.name", "");
     p.tmpl_name = jx_str_or(in->pool, "spec.sandboxTemplateRef.name", "");
 
     settle(&p);
+    /* Only now pick the claim view: settle may replace st->claim_view with a
+     * newer returned claim, which releases the previous one (the state held
+     * its only reference), so a view chosen before settle could dangle. */
+    if (st->claim_view && rec_meta_rv_cmp(st->claim_view, claim) <= 0)
+        rec__claim_ref_set(&st->claim_view, NULL);
+    p.claim = st->claim_view ? st->claim_view : claim;
     if (st->write1_inflight) return 0; /* write 1's outcome is not back: nothing to decide yet */
     if (st->adopted[0] && p.now - st->adopted_at_ms >= ADOPTED_WAIT_MS) {
         st->adopted[0] = '\0'; /* the store never showed it: it is gone, start over */

@@ -565,8 +565,9 @@ store_replace(world *w, json_object *obj)
     const char *name = jx_str(obj, "metadata.name");
     for (size_t i = 0; i < w->n_sbs; i++)
         if (strcmp(jx_str_or(w->sbs[i], "metadata.name", ""), name) == 0) {
+            json_object *keep = json_object_get(obj); /* obj may be w->sbs[i] itself */
             json_object_put(w->sbs[i]);
-            w->sbs[i] = json_object_get(obj);
+            w->sbs[i] = keep;
             pool_observe(w->pools, obj);
             return;
         }
@@ -669,6 +670,18 @@ test_warm_two_writes(void **state)
                  t0, t1);
     CHECK(m->body, "/metadata/annotations", want);
     json_object *claim_final = server_apply(&w, claim_after, m);
+    rec_result_fini(&o.r);
+
+    /* pass 3b: write 3's returned claim replaces the view the state holds
+     * (claim_after, whose only reference is now the state's) while the store
+     * is still behind: the pass must work on the new view, never on the
+     * released one (a use-after-free here crashed the controller). The
+     * store has caught up with the adopted Sandbox, so the pass goes on
+     * past the adoption check to read the claim. */
+    store_replace(&w, patched);
+    w_outcome(&w, "claim-meta", 0, json_object_get(claim_final));
+    w_pass(&w, &o);
+    assert_string_equal(o.tags, "");
     rec_result_fini(&o.r);
 
     /* the store catches up with everything: steady state, no writes */
