@@ -317,10 +317,13 @@ const char *
 rec_queue_get(rec_queue *q)
 {
     /* The priority lane first, unless the other lane's head has waited
-     * max_wait_ms: a steady stream of priority keys never starves the rest. */
+     * max_wait_ms and is older than the priority head (then plain FIFO
+     * order between the two heads): a steady stream of priority keys never
+     * starves the rest, and a priority key never waits behind a newer one. */
     int lane = 0;
     if (q->head[0] == NULL ||
-        (q->head[1] != NULL && q->now_ms - q->head[1]->enq_ms >= q->max_wait_ms))
+        (q->head[1] != NULL && q->now_ms - q->head[1]->enq_ms >= q->max_wait_ms &&
+         q->head[1]->enq_ms <= q->head[0]->enq_ms))
         lane = 1;
     qent *e = q->head[lane];
     if (e == NULL) return NULL;

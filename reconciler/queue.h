@@ -13,7 +13,9 @@
  *     into the FIFO and says how long until the next one.
  *   - two lanes (rec_queue_set_lanes): keys the priority function accepts
  *     are handed out before the others, except that the other lane's head
- *     is taken once it has waited max_wait_ms (no starvation). A key's lane
+ *     is taken once it has waited max_wait_ms and is older than the
+ *     priority lane's head (no starvation; a priority key never waits
+ *     behind a key queued after it). A key's lane
  *     is fixed while the queue tracks it; dedup, processing/dirty, backoff
  *     and timers work per key whatever its lane.
  *   - per-key parking of outcomes for the key's next pass (opaque pointer +

@@ -227,6 +227,16 @@ test_queue_lanes_aging(void **state)
     rec_queue_tick(q, 10); /* the clock never goes back */
     get_done(q, "claim/ns/c3");
     assert_int_equal(rec_queue_last_wait(q), 1);
+    /* an aged key queued after a claim does not overtake it */
+    rec_queue_tick(q, 100);
+    rec_queue_add(q, "claim/ns/c4");
+    rec_queue_tick(q, 120);
+    rec_queue_add(q, "pool/ns/p2");
+    rec_queue_add(q, "claim/ns/c5");
+    rec_queue_tick(q, 200);
+    get_done(q, "claim/ns/c4"); /* queued at 100, before the pool (120) */
+    get_done(q, "pool/ns/p2");  /* aged, and queued before c5 (120 <= 120) */
+    get_done(q, "claim/ns/c5");
     rec_queue_free(q);
 }
 
