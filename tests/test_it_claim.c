@@ -24,7 +24,7 @@ sandbox_of(harness *h, json_object *claim)
     const char *n = jx_str(claim, "status.sandbox.name");
     assert_non_null(n);
     snprintf(path, sizeof path, ITX_SBX "/%s", n);
-    json_object *sb = itx_get(h, path);
+    json_object *sb = it_get(h, path);
     assert_non_null(sb);
     return sb;
 }
@@ -63,7 +63,7 @@ test_warm_adoption_and_refill(void **state)
     /* write 3: the claim's annotations (poll: written after Ready) */
     int ok = 0;
     for (int i = 0; i < 200 && !ok; i++) {
-        json_object *cc = itx_get(h, ITX_CLAIMS "/c1");
+        json_object *cc = it_get(h, ITX_CLAIMS "/c1");
         const char *a = jx_annotation(cc, "agents.x-k8s.io/sandbox-name");
         ok = a && strcmp(a, sbn) == 0 &&
              jx_annotation(cc, "agents.x-k8s.io/controller-first-observed-at") &&
@@ -149,7 +149,7 @@ test_killed_between_writes(void **state)
     json_object_put(r);
     assert_true(st == 200 || st == 201);
     itx_claim(h, "crash", "p1", NULL);
-    json_object *claim = itx_get(h, ITX_CLAIMS "/crash");
+    json_object *claim = it_get(h, ITX_CLAIMS "/crash");
     assert_non_null(claim);
     char uid[64];
     snprintf(uid, sizeof uid, "%s", jx_str_or(claim, "metadata.uid", ""));

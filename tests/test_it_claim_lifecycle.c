@@ -69,7 +69,7 @@ shutdown_with(const char *policy)
         assert_string_equal(itx_ready(c, "status"), "False");
         json_object_put(c);
         assert_true(wait_gone(h, path, 20000)); /* the Sandbox is deleted, the claim kept */
-        c = itx_get(h, ITX_CLAIMS "/life");
+        c = it_get(h, ITX_CLAIMS "/life");
         assert_non_null(c);
         assert_string_equal(itx_ready(c, "reason"), "ClaimExpired");
         json_object_put(c);
@@ -113,7 +113,7 @@ test_ttl_after_finished(void **state)
     snprintf(sbn, sizeof sbn, "%s", jx_str(c, "status.sandbox.name"));
     json_object_put(c);
     harness_sleep(h, 1500);
-    c = itx_get(h, ITX_CLAIMS "/ttl"); /* not finished: still there after the TTL */
+    c = it_get(h, ITX_CLAIMS "/ttl"); /* not finished: still there after the TTL */
     assert_non_null(c);
     json_object_put(c);
     snprintf(path, sizeof path, "/kubesim/pods/" ITX_NS "/%s/finish?exitCode=0", sbn);

@@ -23,19 +23,7 @@
 harness *
 itx_start(const char *const *sim_args, const char *const *ctl_args)
 {
-    harness *h = harness_new();
-    assert_non_null(h);
-    int rc = harness_start_sim(h, sim_args);
-    if (rc != 0) {
-        harness_print_logs(h, stderr);
-        fail_msg("kubesim did not start: %d", rc);
-    }
-    rc = harness_start_controller(h, 1, ctl_args);
-    if (rc != 0) {
-        harness_print_logs(h, stderr);
-        fail_msg("controller did not start: %d", rc);
-    }
-    return h;
+    return it_start_with(sim_args, ctl_args, 1);
 }
 
 static void
@@ -87,32 +75,6 @@ itx_claim(harness *h, const char *name, const char *pool, const char *spec_extra
              "\"spec\":{\"warmPoolRef\":{\"name\":\"%s\"}%s}}",
              name, pool, spec_extra ? spec_extra : "");
     post(h, ITX_CLAIMS, txt);
-}
-
-json_object *
-itx_get(harness *h, const char *path)
-{
-    return harness_get_json(h, path, NULL);
-}
-
-long
-itx_patch(harness *h, const char *path, const char *json_text)
-{
-    long st = 0;
-    json_object *r =
-        harness_send_json(h, "PATCH", path, "application/merge-patch+json", json_text, &st);
-    json_object_put(r);
-    return st;
-}
-
-long
-itx_delete(harness *h, const char *path)
-{
-    harness_resp r;
-    harness_request(h, "DELETE", path, NULL, NULL, 0, NULL, &r);
-    long st = r.status;
-    harness_resp_fini(&r);
-    return st;
 }
 
 const char *
@@ -218,7 +180,7 @@ itx_wait_pool(harness *h, const char *pool, int n, int timeout_ms)
 json_object *
 itx_sandboxes(harness *h)
 {
-    json_object *l = itx_get(h, ITX_SBX);
+    json_object *l = it_get(h, ITX_SBX);
     assert_non_null(l);
     return l;
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "tests/harness/harness.h"
+#include "tests/test_it_sandbox_util.h" /* it_get, it_patch, it_delete, it_start_with */
 
 #define ITX_NS     "default"
 #define ITX_EXT    "/apis/extensions.agents.x-k8s.io/v1beta1/namespaces/" ITX_NS
@@ -29,10 +30,6 @@ void itx_template(harness *h, const char *name, const char *image);
 void itx_pool(harness *h, const char *name, const char *tmpl, int replicas, const char *strategy);
 /* POST a SandboxClaim; spec_extra: JSON members added to spec (",..."), or NULL. */
 void itx_claim(harness *h, const char *name, const char *pool, const char *spec_extra);
-
-json_object *itx_get(harness *h, const char *path); /* NULL unless 200 */
-long itx_patch(harness *h, const char *path, const char *json_text);
-long itx_delete(harness *h, const char *path);
 
 /* The Ready condition's field of a claim/sandbox, or NULL. */
 const char *itx_ready(json_object *o, const char *field);

@@ -17,6 +17,12 @@
 harness *
 it_start(const char *const *sim_args, const char *const *ctl_args)
 {
+    return it_start_with(sim_args, ctl_args, 0);
+}
+
+harness *
+it_start_with(const char *const *sim_args, const char *const *ctl_args, int extensions)
+{
     harness *h = harness_new();
     assert_non_null(h);
     int rc = harness_start_sim(h, sim_args);
@@ -24,7 +30,7 @@ it_start(const char *const *sim_args, const char *const *ctl_args)
         harness_print_logs(h, stderr);
         fail_msg("kubesim did not start: %d", rc);
     }
-    rc = harness_start_controller(h, 0, ctl_args);
+    rc = harness_start_controller(h, extensions, ctl_args);
     if (rc != 0) {
         harness_print_logs(h, stderr);
         fail_msg("controller did not start: %d", rc);

@@ -17,6 +17,8 @@
 
 /* kubesim (extra args, may be NULL) + controller (extra args, may be NULL). */
 harness *it_start(const char *const *sim_args, const char *const *ctl_args);
+/* The same, with the extension controllers when extensions != 0. */
+harness *it_start_with(const char *const *sim_args, const char *const *ctl_args, int extensions);
 
 /* A Sandbox: one container "main" (image busybox, port 8888), spec.service
  * = service (< 0: unset). New reference. */

@@ -49,7 +49,7 @@ set_image(harness *h, const char *tmpl, const char *image)
              "{\"spec\":{\"podTemplate\":{\"spec\":{\"containers\":[{\"name\":\"main\","
              "\"image\":\"%s\"}]}}}}",
              image);
-    assert_int_equal(itx_patch(h, path, body), 200);
+    assert_int_equal(it_patch(h, path, body), 200);
 }
 
 static void
@@ -104,9 +104,9 @@ test_recreate_replaces_stale_members(void **state)
     json_object_put(l);
 
     /* metadata only: nothing replaced */
-    assert_int_equal(itx_patch(h, ITX_TMPLS "/t1",
-                               "{\"spec\":{\"podTemplate\":{\"metadata\":{\"labels\":"
-                               "{\"team\":\"a\"}}}}}"),
+    assert_int_equal(it_patch(h, ITX_TMPLS "/t1",
+                              "{\"spec\":{\"podTemplate\":{\"metadata\":{\"labels\":"
+                              "{\"team\":\"a\"}}}}}"),
                      200);
     harness_sleep(h, 1500);
     l = itx_sandboxes(h);
@@ -152,7 +152,7 @@ test_scale_and_network_policy(void **state)
     json_object *l = itx_sandboxes(h);
     assert_int_equal(itx_pool_members(l, "p1", NULL, 0), 1);
     json_object_put(l);
-    json_object *p = itx_get(h, ITX_POOLS "/p1");
+    json_object *p = it_get(h, ITX_POOLS "/p1");
     assert_non_null(p);
     assert_int_equal(jx_int(p, "status.observedGeneration", -1),
                      jx_int(p, "metadata.generation", 0));
@@ -163,12 +163,12 @@ test_scale_and_network_policy(void **state)
     /* the template: its hash label and the managed NetworkPolicy */
     json_object *np = NULL;
     for (int i = 0; i < 200 && !np; i++) {
-        np = itx_get(h, NP_PATH "/t1-network-policy");
+        np = it_get(h, NP_PATH "/t1-network-policy");
         if (!np) harness_sleep(h, 25);
     }
     assert_non_null(np);
     const char *kind = NULL;
-    json_object *t = itx_get(h, ITX_TMPLS "/t1");
+    json_object *t = it_get(h, ITX_TMPLS "/t1");
     assert_string_equal(itx_controller_uid(np, &kind), jx_str(t, "metadata.uid"));
     assert_string_equal(kind, "SandboxTemplate");
     assert_non_null(jx_label(t, "agents.x-k8s.io/sandbox-template-ref-hash"));
@@ -179,7 +179,7 @@ test_scale_and_network_policy(void **state)
     json_object_put(t);
     /* Unmanaged: the owned policy is deleted */
     assert_int_equal(
-        itx_patch(h, ITX_TMPLS "/t1", "{\"spec\":{\"networkPolicyManagement\":\"Unmanaged\"}}"),
+        it_patch(h, ITX_TMPLS "/t1", "{\"spec\":{\"networkPolicyManagement\":\"Unmanaged\"}}"),
         200);
     int gone = 0;
     for (int i = 0; i < 200 && !gone; i++) {

@@ -2,7 +2,7 @@
 # SandboxWarmPool, SandboxClaim): the real agent-sandbox-controller with
 # --extensions against kubesim (tests/harness starts both from ASC_BIN_DIR).
 add_library(asc_it_claim STATIC ${CMAKE_SOURCE_DIR}/tests/test_it_claim_util.c)
-target_link_libraries(asc_it_claim PUBLIC asc_harness asc_core PkgConfig::CMOCKA PkgConfig::CURL)
+target_link_libraries(asc_it_claim PUBLIC asc_it_sandbox asc_harness asc_core PkgConfig::CMOCKA PkgConfig::CURL)
 foreach(t test_it_claim test_it_claim_burst test_it_claim_lifecycle test_it_warmpool)
   if(EXISTS ${CMAKE_SOURCE_DIR}/tests/${t}.c)
     asc_unit_test(${t} ${CMAKE_SOURCE_DIR}/tests/${t}.c LIBS asc_it_claim asc_core TIMEOUT 90
