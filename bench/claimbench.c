@@ -42,6 +42,7 @@
 
 #include "bench/benchlib/cli.h"
 #include "bench/benchlib/env.h"
+#include "bench/benchlib/run.h"
 #include "bench/benchlib/fleet.h"
 #include "bench/benchlib/hist.h"
 #include "bench/benchlib/kc.h"
@@ -959,21 +960,11 @@ main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    bench_raise_nofile();
-    bench_env_catch_signals();
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "claimbench: cannot initialise libcurl\n");
-        return 1;
-    }
-    /* a failed run must not leave an older report looking like its result */
-    if (o.cli.json) unlink(o.cli.json);
+    json_object *machine = bench_run_begin("claimbench", o.cli.json);
+    if (machine == NULL) return 1;
     cb_run r;
     memset(&r, 0, sizeof r);
     r.o = &o;
-    json_object *machine = bench_machine_describe();
-    char line[512];
-    bench_machine_line(machine, line, sizeof line);
-    printf("claimbench: machine: %s\n", line);
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     int rc = loop ? run(&r, loop) : ERR_NOMEM;
     /* claims were sent: the figures are reported even when some never got Ready */
@@ -997,15 +988,7 @@ main(int argc, char **argv)
         if ((!measured || r.claims.ready == 0) && rc != ERR_CANCELED)
             bench_env_print_logs(&r.env, stderr);
     }
-    if (o.cli.json && measured) {
-        char err[256];
-        if (bench_json_write(root, o.cli.json, err, sizeof err) != 0) {
-            fprintf(stderr, "claimbench: %s\n", err);
-            exit_code = 1;
-        } else {
-            printf("claimbench: wrote %s\n", o.cli.json);
-        }
-    }
+    exit_code = bench_run_write_report("claimbench", root, o.cli.json, measured, exit_code);
     json_object_put(root);
     if (have_g) figures_free(&g);
     json_object_put(r.sweep_rows);

@@ -33,6 +33,7 @@
 
 #include "bench/benchlib/cli.h"
 #include "bench/benchlib/env.h"
+#include "bench/benchlib/run.h"
 #include "bench/benchlib/fleet.h"
 #include "bench/benchlib/hist.h"
 #include "bench/benchlib/kc.h"
@@ -376,21 +377,11 @@ main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    bench_raise_nofile();
-    bench_env_catch_signals();
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "sandboxbench: cannot initialise libcurl\n");
-        return 1;
-    }
-    /* a failed run must not leave an older report looking like its result */
-    if (o.cli.json) unlink(o.cli.json);
+    json_object *machine = bench_run_begin("sandboxbench", o.cli.json);
+    if (machine == NULL) return 1;
     sb_run r;
     memset(&r, 0, sizeof r);
     r.o = &o;
-    json_object *machine = bench_machine_describe();
-    char line[512];
-    bench_machine_line(machine, line, sizeof line);
-    printf("sandboxbench: machine: %s\n", line);
 
     /* kubesim's kubelet at 0 ms unless the caller says otherwise */
     const char *sim_args[BENCH_CLI_MAX_EXTRA + 3] = {"--pod-ready-delay-ms", "0"};
@@ -428,15 +419,7 @@ main(int argc, char **argv)
         if ((!measured || r.fleet.ready == 0) && rc != ERR_CANCELED)
             bench_env_print_logs(&r.env, stderr);
     }
-    if (o.cli.json && measured) {
-        char err[256];
-        if (bench_json_write(root, o.cli.json, err, sizeof err) != 0) {
-            fprintf(stderr, "sandboxbench: %s\n", err);
-            exit_code = 1;
-        } else {
-            printf("sandboxbench: wrote %s\n", o.cli.json);
-        }
-    }
+    exit_code = bench_run_write_report("sandboxbench", root, o.cli.json, measured, exit_code);
     json_object_put(root);
     bench_watch_stop(&r.watch);
     if (r.k.c) bench_kc_close(&r.k);
