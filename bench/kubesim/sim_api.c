@@ -51,6 +51,8 @@ qdecode(char *s)
 static json_object *
 parse_query(const char *q)
 {
+    /* most requests have no query: no table for them (sim_q takes NULL) */
+    if (!q || !q[0]) return NULL;
     json_object *o = json_object_new_object();
     char *dup = strdup(q ? q : "");
     if (!o || !dup) {
@@ -90,11 +92,42 @@ sim_q(const sim_rq *rq, const char *key)
 /* ---- replies ---- */
 
 static void
-log_copy(char *dst, size_t cap, const char *src)
+copy_bounded(char *dst, size_t cap, const char *src)
 {
     size_t n = src ? strnlen(src, cap - 1) : 0;
     if (n) memcpy(dst, src, n);
     dst[n] = '\0';
+}
+
+/* A metric series key built by bounded appends (no printf: sim_record runs on
+ * every request); truncates like snprintf into the same buffer would. */
+typedef struct {
+    char *p;
+    size_t n, cap;
+} series_key;
+
+static void
+key_putn(series_key *k, const char *s, size_t l)
+{
+    if (l > k->cap - 1 - k->n) l = k->cap - 1 - k->n;
+    memcpy(k->p + k->n, s, l);
+    k->n += l;
+    k->p[k->n] = '\0';
+}
+
+static void
+key_put(series_key *k, const char *s)
+{
+    key_putn(k, s, strlen(s));
+}
+
+#define KEY_LIT(k, lit) key_putn((k), (lit), sizeof(lit) - 1)
+
+static void
+key_code(series_key *k, int code)
+{
+    char d[24];
+    key_putn(k, d, sim_fmt_dec(d, code));
 }
 
 void
@@ -104,20 +137,39 @@ sim_record(sim_rq *rq, int code)
     if (rq->done) return;
     rq->done = 1;
     const char *res = rq->res ? rq->res->plural : "";
+    const char *verb = rq->verb ? rq->verb : rq->r->method;
     char series[1024];
+    series_key k = {series, 0, sizeof series};
     if (rq->res) {
-        snprintf(series, sizeof series,
-                 "apiserver_request_total{code=\"%d\",component=\"apiserver\",dry_run=\"\","
-                 "group=\"%s\",resource=\"%s\",scope=\"%s\",subresource=\"%s\","
-                 "system_client=\"\",verb=\"%s\",version=\"%s\"}",
-                 code, rq->res->group, res, rq->scope ? rq->scope : "", rq->sub, rq->verb,
-                 rq->res->version);
+        KEY_LIT(&k, "apiserver_request_total{code=\"");
+        key_code(&k, code);
+        KEY_LIT(&k, "\",component=\"apiserver\",dry_run=\"\",group=\"");
+        key_put(&k, rq->res->group);
+        KEY_LIT(&k, "\",resource=\"");
+        key_put(&k, res);
+        KEY_LIT(&k, "\",scope=\"");
+        key_put(&k, rq->scope ? rq->scope : "");
+        KEY_LIT(&k, "\",subresource=\"");
+        key_put(&k, rq->sub);
+        KEY_LIT(&k, "\",system_client=\"\",verb=\"");
+        key_put(&k, verb);
+        KEY_LIT(&k, "\",version=\"");
+        key_put(&k, rq->res->version);
+        KEY_LIT(&k, "\"}");
         sim_metrics_inc(S, series);
     }
-    snprintf(series, sizeof series,
-             "kubesim_requests_total{client=\"%s\",verb=\"%s\",resource=\"%s\","
-             "subresource=\"%s\",code=\"%d\"}",
-             rq->client, rq->verb ? rq->verb : rq->r->method, res, rq->sub, code);
+    k.n = 0;
+    KEY_LIT(&k, "kubesim_requests_total{client=\"");
+    key_put(&k, rq->client);
+    KEY_LIT(&k, "\",verb=\"");
+    key_put(&k, verb);
+    KEY_LIT(&k, "\",resource=\"");
+    key_put(&k, res);
+    KEY_LIT(&k, "\",subresource=\"");
+    key_put(&k, rq->sub);
+    KEY_LIT(&k, "\",code=\"");
+    key_code(&k, code);
+    KEY_LIT(&k, "\"}");
     sim_metrics_inc(S, series);
     /* request log ring */
     if (!S->log) return;
@@ -126,12 +178,12 @@ sim_record(sim_rq *rq, int code)
     if (S->log_n < SIM_LOG_CAP) S->log_n++;
     e->time_ms = time_now_ms();
     /* bounded copies: this runs on every request (no 1 KiB memset, no printf) */
-    log_copy(e->client, sizeof e->client, rq->client);
-    log_copy(e->verb, sizeof e->verb, rq->verb ? rq->verb : rq->r->method);
-    log_copy(e->resource, sizeof e->resource, res);
-    log_copy(e->subresource, sizeof e->subresource, rq->sub);
-    log_copy(e->ns, sizeof e->ns, rq->ns);
-    log_copy(e->name, sizeof e->name, rq->name);
+    copy_bounded(e->client, sizeof e->client, rq->client);
+    copy_bounded(e->verb, sizeof e->verb, verb);
+    copy_bounded(e->resource, sizeof e->resource, res);
+    copy_bounded(e->subresource, sizeof e->subresource, rq->sub);
+    copy_bounded(e->ns, sizeof e->ns, rq->ns);
+    copy_bounded(e->name, sizeof e->name, rq->name);
     e->code = code;
 }
 
@@ -159,6 +211,12 @@ sim_reply_text(sim_rq *rq, int code, const char *ctype, const char *text)
 void
 sim_reply_obj(sim_rq *rq, int code, const sim_obj *o, const char *extra_headers)
 {
+    if (!sim_obj_needs_view(rq->res, o)) {
+        /* the stored text as it is: straight into the reply, no copy in between */
+        sim_record(rq, code);
+        sim_conn_reply(rq->c, code, "application/json", extra_headers, o->json, o->len);
+        return;
+    }
     sim_buf b = {0};
     sim_obj_text(rq->S, rq->res, o, 1, &b);
     sim_record(rq, code);
@@ -850,7 +908,7 @@ route_resource(sim_rq *rq, char **seg, int n, int core)
         sim_res *r = sim_res_find(&S->res, group, version, seg[i + 2]);
         if (!(n == i + 3 && (!strcmp(seg[i + 2], "status") || !strcmp(seg[i + 2], "finalize"))) &&
             r && r->namespaced) {
-            snprintf(rq->ns, sizeof rq->ns, "%s", seg[i + 1]);
+            copy_bounded(rq->ns, sizeof rq->ns, seg[i + 1]);
             i += 2;
         }
     }
@@ -863,8 +921,8 @@ route_resource(sim_rq *rq, char **seg, int n, int core)
         return;
     }
     rq->res = r;
-    if (n > i + 1) snprintf(rq->name, sizeof rq->name, "%s", seg[i + 1]);
-    if (n > i + 2) snprintf(rq->sub, sizeof rq->sub, "%s", seg[i + 2]);
+    if (n > i + 1) copy_bounded(rq->name, sizeof rq->name, seg[i + 1]);
+    if (n > i + 2) copy_bounded(rq->sub, sizeof rq->sub, seg[i + 2]);
     if (n > i + 3) {
         reply_404_json(rq);
         return;
@@ -951,10 +1009,10 @@ sim_api_handle(void *ud, sim_conn *c, sim_req *r)
     sim_state *S = ud;
     sim_rq rq = {.S = S, .c = c, .r = r, .verb = NULL, .scope = ""};
     client_of(r->user_agent, rq.client, sizeof rq.client);
-    snprintf(rq.manager, sizeof rq.manager, "%s", rq.client);
+    copy_bounded(rq.manager, sizeof rq.manager, rq.client);
     rq.q = parse_query(r->query);
     const char *fm = sim_q(&rq, "fieldManager");
-    if (fm && fm[0]) snprintf(rq.manager, sizeof rq.manager, "%s", fm);
+    if (fm && fm[0]) copy_bounded(rq.manager, sizeof rq.manager, fm);
     char *path = strdup(r->path);
     char *seg[16];
     int n = path ? split_path(path, seg, 16) : 0;

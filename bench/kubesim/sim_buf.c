@@ -58,6 +58,56 @@ sim_buf_printf(sim_buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+size_t
+sim_fmt_dec(char *out, long long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    /* negate in unsigned arithmetic: LLONG_MIN has no positive counterpart */
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t len = 0;
+    if (v < 0) out[len++] = '-';
+    while (n)
+        out[len++] = tmp[--n];
+    out[len] = '\0';
+    return len;
+}
+
+size_t
+sim_fmt_hex(char *out, unsigned long long v)
+{
+    static const char digits[] = "0123456789abcdef";
+    char tmp[16];
+    size_t n = 0;
+    do {
+        tmp[n++] = digits[v & 15];
+        v >>= 4;
+    } while (v);
+    size_t len = 0;
+    while (n)
+        out[len++] = tmp[--n];
+    out[len] = '\0';
+    return len;
+}
+
+void
+sim_buf_dec(sim_buf *b, long long v)
+{
+    char tmp[24];
+    sim_buf_append(b, tmp, sim_fmt_dec(tmp, v));
+}
+
+void
+sim_buf_hex(sim_buf *b, unsigned long long v)
+{
+    char tmp[24];
+    sim_buf_append(b, tmp, sim_fmt_hex(tmp, v));
+}
+
 void
 sim_buf_json_str(sim_buf *b, const char *s)
 {

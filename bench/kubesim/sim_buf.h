@@ -19,6 +19,14 @@ typedef struct sim_buf {
 void sim_buf_append(sim_buf *b, const void *p, size_t n);
 void sim_buf_puts(sim_buf *b, const char *s);
 void sim_buf_printf(sim_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append v in decimal / lower-case hexadecimal without printf (per-request and
+ * per-event paths: response heads, chunk sizes, metric keys). */
+void sim_buf_dec(sim_buf *b, long long v);
+void sim_buf_hex(sim_buf *b, unsigned long long v);
+/* The same digits into out (at least 21 bytes; hex: 17), NUL-terminated; returns
+ * the length. For fixed buffers that are not sim_bufs. */
+size_t sim_fmt_dec(char *out, long long v);
+size_t sim_fmt_hex(char *out, unsigned long long v);
 /* Append s as a JSON string literal (quotes included). */
 void sim_buf_json_str(sim_buf *b, const char *s);
 /* Drop the consumed prefix when it is large, keeping the buffer compact. */

@@ -139,7 +139,15 @@ sim_rand_u(sim_state *S)
 void
 sim_key(const char *ns, const char *name, char *out, size_t len)
 {
-    snprintf(out, len, "%s/%s", ns ? ns : "", name ? name : "");
+    /* "<ns>/<name>", truncated to len like snprintf (per request: no printf) */
+    if (!len) return;
+    size_t n = 0;
+    for (const char *p = ns ? ns : ""; *p && n + 1 < len; p++)
+        out[n++] = *p;
+    if (n + 1 < len) out[n++] = '/';
+    for (const char *p = name ? name : ""; *p && n + 1 < len; p++)
+        out[n++] = *p;
+    out[n] = '\0';
 }
 
 sim_store *
@@ -201,7 +209,7 @@ sim_commit(sim_state *S, sim_res *r, int type, json_object *obj)
     }
     uint64_t rv = ++S->rv;
     char rvs[32], key[600];
-    snprintf(rvs, sizeof rvs, "%llu", (unsigned long long)rv);
+    sim_fmt_dec(rvs, (long long)rv);
     json_object *m = jx_ensure_obj(obj, "metadata");
     if (!m) {
         json_object_put(obj);

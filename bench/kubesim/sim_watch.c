@@ -114,6 +114,15 @@ stall_end_cb(struct ev_loop *loop, ev_timer *t, int revents)
     sim_buf_free(&w->held);
 }
 
+/* {"type":"<type>","object": (once per event, shared by its watchers) */
+static void
+event_head(sim_buf *b, const char *type)
+{
+    sim_buf_append(b, "{\"type\":\"", 9);
+    sim_buf_puts(b, type);
+    sim_buf_append(b, "\",\"object\":", 11);
+}
+
 static int
 send_line(sim_watch *w, const char *type, const sim_obj *o, const char *override_json)
 {
@@ -141,7 +150,7 @@ send_line(sim_watch *w, const char *type, const sim_obj *o, const char *override
         if (S->wline_obj != o || S->wline_type != type || S->wline_res != w->res) {
             S->wline.len = 0;
             S->wline.oom = 0;
-            sim_buf_printf(&S->wline, "{\"type\":\"%s\",\"object\":", type);
+            event_head(&S->wline, type);
             sim_obj_text(S, w->res, o, 1, &S->wline);
             sim_buf_puts(&S->wline, "}\n");
             S->wline_obj = o;
@@ -150,7 +159,7 @@ send_line(sim_watch *w, const char *type, const sim_obj *o, const char *override
         }
         b = &S->wline;
     } else {
-        sim_buf_printf(b, "{\"type\":\"%s\",\"object\":", type);
+        event_head(b, type);
         if (override_json)
             sim_buf_puts(b, override_json);
         else
