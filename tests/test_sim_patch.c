@@ -540,6 +540,129 @@ test_random_invariants(void **state)
     }
 }
 
+/* ---- the sharing merge patch (the server's write path) -------------------- */
+
+static char *
+dump(json_object *o)
+{
+    const char *t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    return strdup(t ? t : "NULL");
+}
+
+/* Change every object and array of o in place (what a careless writer of the
+ * result could do): a key added, a member deleted, an element appended. */
+static void
+scribble(json_object *o, int depth)
+{
+    if (depth > 8) return;
+    if (json_object_is_type(o, json_type_object)) {
+        json_object_object_foreach(o, k, v)
+        {
+            (void)k;
+            scribble(v, depth + 1);
+        }
+        json_object_object_del(o, "a");
+        json_object_object_add(o, "scribbled", json_object_new_int(depth));
+    } else if (json_object_is_type(o, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(o); i++)
+            scribble(json_object_array_get_idx(o, i), depth + 1);
+        json_object_array_add(o, json_object_new_string("scribbled"));
+    }
+}
+
+/* sim_merge_patch_shared == sim_merge_patch byte for byte (key order
+ * included); doc stays as it was, also after the unshared result is
+ * scribbled over. */
+static void
+check_shared(const char *what, json_object *doc, json_object *patch)
+{
+    char *before = dump(doc);
+    json_object *deep = sim_merge_patch(doc, patch);
+    json_object *sh = sim_merge_patch_shared(doc, patch);
+    char *a = dump(deep), *b = dump(sh);
+    if (strcmp(a, b) != 0) fail_msg("%s: shared merge differs\n deep: %s\nshared: %s", what, a, b);
+    char *mid = dump(doc);
+    if (strcmp(before, mid) != 0) fail_msg("%s: doc modified by the merge", what);
+    if (sh != NULL && sh != doc) {
+        assert_int_equal(sim_json_unshare(sh, doc), 0);
+        scribble(sh, 0);
+        char *after = dump(doc);
+        if (strcmp(before, after) != 0)
+            fail_msg("%s: doc modified through the unshared result\nbefore %s\n after %s", what,
+                     before, after);
+        free(after);
+    }
+    free(before);
+    free(mid);
+    free(a);
+    free(b);
+    json_object_put(deep);
+    json_object_put(sh);
+}
+
+static void
+test_merge_shared(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        if (rows[i].flavour != MERGE) continue;
+        json_object *d = parse(rows[i].doc), *p = parse(rows[i].patch);
+        check_shared(rows[i].name, d, p);
+        json_object_put(d);
+        json_object_put(p);
+    }
+    for (int it = 0; it < 3000; it++) {
+        json_object *d = rand_object(), *p = rand_object();
+        char name[64];
+        snprintf(name, sizeof name, "random %d", it);
+        check_shared(name, d, p);
+        json_object_put(d);
+        json_object_put(p);
+    }
+}
+
+/* What the server relies on: untouched members are the doc's own nodes (no
+ * copy), patched containers are new, unshare leaves nothing shared. */
+static void
+test_merge_shared_nodes(void **state)
+{
+    (void)state;
+    json_object *doc = parse("{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"x\",\"labels\":"
+                             "{\"a\":\"1\"},\"managedFields\":[{\"manager\":\"m\"}]},"
+                             "\"data\":{\"k\":\"v\",\"big\":{\"deep\":[1,2,{\"z\":true}]}}}");
+    json_object *patch = parse("{\"data\":{\"k\":\"w\"}}");
+    json_object *res = sim_merge_patch_shared(doc, patch);
+    json_object *dm = json_object_object_get(doc, "metadata");
+    json_object *dd = json_object_object_get(doc, "data");
+    json_object *rd = json_object_object_get(res, "data");
+    assert_ptr_equal(json_object_object_get(res, "metadata"), dm);
+    assert_ptr_equal(json_object_object_get(res, "kind"), json_object_object_get(doc, "kind"));
+    assert_ptr_not_equal(rd, dd);
+    assert_ptr_equal(json_object_object_get(rd, "big"), json_object_object_get(dd, "big"));
+    assert_string_equal(json_object_get_string(json_object_object_get(rd, "k")), "w");
+    /* equality short-cuts on shared nodes, and still compares the rest */
+    assert_false(sim_json_equal(res, doc));
+    assert_true(sim_json_equal(json_object_object_get(res, "metadata"), dm));
+
+    assert_int_equal(sim_json_unshare(res, doc), 0);
+    assert_ptr_not_equal(json_object_object_get(res, "metadata"), dm);
+    assert_ptr_not_equal(json_object_object_get(rd, "big"), json_object_object_get(dd, "big"));
+    assert_true(sim_json_equal(json_object_object_get(res, "metadata"), dm));
+
+    /* a shallow copy has the same members in the same order, by reference */
+    json_object *sc = sim_json_shallow_copy(dm);
+    char *x = dump(sc), *y = dump(dm);
+    assert_string_equal(x, y);
+    assert_ptr_equal(json_object_object_get(sc, "labels"), json_object_object_get(dm, "labels"));
+    assert_null(sim_json_shallow_copy(json_object_object_get(dm, "managedFields")));
+    free(x);
+    free(y);
+    json_object_put(sc);
+    json_object_put(res);
+    json_object_put(doc);
+    json_object_put(patch);
+}
+
 /* Equality details the server relies on for no-op detection. */
 static void
 test_json_equal(void **state)
@@ -829,10 +952,9 @@ main(void)
         assert_true(ng >= 10); /* the files hold at least that many patches */
 
     struct CMUnitTest fixed[] = {
-        cmocka_unit_test(test_random_invariants),
-        cmocka_unit_test(test_json_equal),
-        cmocka_unit_test(test_patch_throughput),
-        cmocka_unit_test(test_large_lists),
+        cmocka_unit_test(test_random_invariants),  cmocka_unit_test(test_merge_shared),
+        cmocka_unit_test(test_merge_shared_nodes), cmocka_unit_test(test_json_equal),
+        cmocka_unit_test(test_patch_throughput),   cmocka_unit_test(test_large_lists),
     };
     size_t nf = sizeof fixed / sizeof fixed[0];
     struct CMUnitTest *tests = calloc(nh + ng + nf, sizeof *tests);

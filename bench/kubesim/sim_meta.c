@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 uint64_t
@@ -231,29 +232,76 @@ write_fields(json_object *src, const char *subresource)
     return f;
 }
 
-static void
-merge_fields(json_object *dst, json_object *src)
+/* Does dst hold every field path of src already? */
+static int
+fields_cover(json_object *dst, json_object *src)
 {
     json_object_object_foreach(src, k, v)
     {
         json_object *d = NULL;
-        if (json_object_object_get_ex(dst, k, &d) && json_object_is_type(d, json_type_object) &&
-            json_object_is_type(v, json_type_object))
-            merge_fields(d, v);
-        else
-            json_object_object_add(dst, k, json_object_get(v));
+        if (!json_object_object_get_ex(dst, k, &d) || !json_object_is_type(d, json_type_object) ||
+            !json_object_is_type(v, json_type_object) || !fields_cover(d, v))
+            return 0;
     }
+    return 1;
+}
+
+/* dst with src's field paths added, copy on write: dst and its nodes are
+ * never modified (they may belong to a stored object). Returns dst itself
+ * (a new reference) when it already holds every path of src, else a new
+ * object: dst's keys in order (merged or replaced by src's), then src's new
+ * keys in src's order - what adding src's keys into dst in place gives. */
+static json_object *
+merge_fields(json_object *dst, json_object *src)
+{
+    if (fields_cover(dst, src)) return json_object_get(dst);
+    json_object *n = json_object_new_object();
+    if (!n) return json_object_get(dst);
+    json_object_object_foreach(dst, k, d)
+    {
+        json_object *v = NULL, *nv;
+        if (!json_object_object_get_ex(src, k, &v))
+            nv = json_object_get(d);
+        else if (json_object_is_type(d, json_type_object) &&
+                 json_object_is_type(v, json_type_object))
+            nv = merge_fields(d, v);
+        else
+            nv = json_object_get(v);
+        json_object_object_add_ex(n, k, nv, JSON_C_OBJECT_ADD_KEY_IS_NEW);
+    }
+    json_object_object_foreach(src, k2, v2)
+    {
+        if (!json_object_object_get_ex(dst, k2, NULL))
+            json_object_object_add_ex(n, k2, json_object_get(v2), JSON_C_OBJECT_ADD_KEY_IS_NEW);
+    }
+    return n;
 }
 
 /* Drop field paths the object no longer has (a field set to null, a removed
- * finalizer): a manager owns only fields that exist. Returns 1 when f is
- * left empty. */
-static int
-prune_fields(json_object *f, json_object *obj)
+ * finalizer): a manager owns only fields that exist. Copy on write: f is
+ * never modified. Returns f itself (new reference) when nothing goes, else a
+ * new object without the gone paths; *empty is set when the result holds no
+ * keys and obj is an object (the entry then goes). At most 256 keys of one
+ * object go per write. */
+static json_object *
+prune_fields(json_object *f, json_object *obj, int *empty)
 {
-    if (!json_object_is_type(obj, json_type_object)) return 0;
-    char *gone[256];
-    size_t ng = 0;
+    *empty = 0;
+    if (!json_object_is_type(obj, json_type_object)) return json_object_get(f);
+    /* first pass: what happens to each key (gone, pruned below, kept) */
+    json_object *sub_st[64], **sub = sub_st;
+    const char *subk_st[64], **subk = subk_st;
+    const char *gone[256];
+    size_t ng = 0, ns = 0, cap = json_object_object_length(f);
+    if (cap > 64) {
+        sub = malloc(cap * sizeof *sub);
+        subk = malloc(cap * sizeof *subk);
+        if (!sub || !subk) {
+            free(sub);
+            free(subk);
+            return json_object_get(f); /* out of memory: nothing pruned */
+        }
+    }
     json_object_object_foreach(f, k, v)
     {
         if (strncmp(k, "f:", 2) != 0) continue;
@@ -262,36 +310,153 @@ prune_fields(json_object *f, json_object *obj)
             if (ng < 256) gone[ng++] = k;
             continue;
         }
-        if (json_object_is_type(v, json_type_object) &&
-            json_object_is_type(child, json_type_object) && prune_fields(v, child) &&
-            json_object_object_length(v) == 0 && ng < 256)
+        if (!json_object_is_type(v, json_type_object) ||
+            !json_object_is_type(child, json_type_object))
+            continue;
+        int e = 0;
+        json_object *pv = prune_fields(v, child, &e);
+        if (e && ng < 256) {
             gone[ng++] = k; /* nothing left under it */
+            json_object_put(pv);
+        } else if (pv != v) {
+            subk[ns] = k;
+            sub[ns++] = pv; /* kept with fewer paths */
+        } else {
+            json_object_put(pv);
+        }
     }
-    for (size_t i = 0; i < ng; i++)
-        json_object_object_del(f, gone[i]);
-    return json_object_object_length(f) == 0;
+    json_object *n = NULL;
+    if (ng == 0 && ns == 0) {
+        *empty = json_object_object_length(f) == 0;
+        n = json_object_get(f);
+        goto out;
+    }
+    n = json_object_new_object();
+    size_t gi = 0, si = 0;
+    json_object_object_foreach(f, k2, v2)
+    {
+        if (gi < ng && gone[gi] == k2) {
+            gi++;
+            continue;
+        }
+        if (si < ns && subk[si] == k2) {
+            json_object_object_add_ex(n, k2, sub[si++], JSON_C_OBJECT_ADD_KEY_IS_NEW);
+            continue;
+        }
+        json_object_object_add_ex(n, k2, json_object_get(v2), JSON_C_OBJECT_ADD_KEY_IS_NEW);
+    }
+    for (; si < ns; si++)
+        json_object_put(sub[si]);
+    *empty = json_object_object_length(n) == 0;
+out:
+    if (sub != sub_st) {
+        free(sub);
+        free(subk);
+    }
+    return n;
 }
 
-static void
-prune_managed(json_object *obj)
+/* A new managedFields entry: e's keys in order with the given values set
+ * (NULL: keep e's), then those e lacked in the order fieldsV1, time,
+ * apiVersion - as setting them one by one on e would leave it. */
+static json_object *
+entry_with(json_object *e, json_object *fields, const char *time, const char *api_version)
 {
-    json_object *meta = jx_obj(obj, "metadata");
-    json_object *mf = meta ? jx_arr(meta, "managedFields") : NULL;
-    if (!mf) return;
-    json_object *keep = json_object_new_array();
-    size_t n = json_object_array_length(mf);
-    for (size_t i = 0; i < n; i++) {
-        json_object *e = json_object_array_get_idx(mf, i);
-        json_object *f = jx_obj(e, "fieldsV1");
-        if (f && prune_fields(f, obj)) continue;
-        json_object_array_add(keep, json_object_get(e));
+    json_object *n = json_object_new_object();
+    int has_f = 0, has_t = 0, has_av = 0;
+    json_object_object_foreach(e, k, v)
+    {
+        json_object *nv;
+        if (fields && !strcmp(k, "fieldsV1")) {
+            nv = json_object_get(fields);
+            has_f = 1;
+        } else if (time && !strcmp(k, "time")) {
+            nv = json_object_new_string(time);
+            has_t = 1;
+        } else if (api_version && !strcmp(k, "apiVersion")) {
+            nv = json_object_new_string(api_version);
+            has_av = 1;
+        } else {
+            nv = json_object_get(v);
+        }
+        json_object_object_add_ex(n, k, nv, JSON_C_OBJECT_ADD_KEY_IS_NEW);
     }
-    if (json_object_array_length(keep) == 0) {
-        json_object_put(keep);
+    if (fields && !has_f) json_object_object_add(n, "fieldsV1", json_object_get(fields));
+    if (time && !has_t) json_object_object_add(n, "time", json_object_new_string(time));
+    if (api_version && !has_av)
+        json_object_object_add(n, "apiVersion", json_object_new_string(api_version));
+    return n;
+}
+
+/* o's string member key equals want; a missing or non-string member reads
+ * as "" (so it matches an empty want). */
+static int
+str_is(json_object *o, const char *key, const char *want)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+        return want[0] == '\0';
+    return !strcmp(json_object_get_string(v), want);
+}
+
+/* managedFields array mf with each entry's fields pruned against obj and
+ * emptied entries dropped (copy on write). Returns mf itself (new reference)
+ * when nothing changes; else a new array (possibly empty). */
+static json_object *
+prune_managed(json_object *mf, json_object *obj)
+{
+    size_t n = json_object_array_length(mf);
+    json_object *keep = NULL;
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(mf, i), *ne = json_object_get(e);
+        json_object *f = jx_obj(e, "fieldsV1");
+        int drop = 0;
+        if (f) {
+            json_object *pf = prune_fields(f, obj, &drop);
+            if (!drop && pf != f) {
+                json_object_put(ne);
+                ne = entry_with(e, pf, NULL, NULL);
+            }
+            json_object_put(pf);
+        }
+        if ((drop || ne != e) && !keep) {
+            /* the first change: the entries before it carry over */
+            keep = json_object_new_array();
+            for (size_t j = 0; j < i; j++)
+                json_object_array_add(keep, json_object_get(json_object_array_get_idx(mf, j)));
+        }
+        if (keep && !drop)
+            json_object_array_add(keep, ne);
+        else
+            json_object_put(ne);
+    }
+    return keep ? keep : json_object_get(mf);
+}
+
+/* Set metadata.managedFields to mf (taken), or delete it when mf is empty. */
+static void
+set_managed(json_object *meta, json_object *mf)
+{
+    if (json_object_array_length(mf) == 0) {
+        json_object_put(mf);
         json_object_object_del(meta, "managedFields");
     } else {
-        json_object_object_add(meta, "managedFields", keep);
+        json_object_object_add(meta, "managedFields", mf);
     }
+}
+
+/* The current second as RFC 3339, formatted once per second. */
+static void
+now_cached(char out[32])
+{
+    static _Thread_local int64_t sec = -1;
+    static _Thread_local char txt[32];
+    int64_t ms = time_now_ms();
+    if (ms / 1000 != sec) {
+        time_fmt_rfc3339(ms, txt, sizeof txt);
+        sec = ms / 1000;
+    }
+    memcpy(out, txt, sizeof txt);
 }
 
 void
@@ -301,47 +466,69 @@ sim_meta_managed(json_object *obj, json_object *fields_src, const char *manager,
 {
     json_object *meta = jx_ensure_obj(obj, "metadata");
     if (!meta) return;
+    json_object *cur = NULL;
+    json_object_object_get_ex(meta, "managedFields", &cur);
+    json_object *mf = json_object_is_type(cur, json_type_array) ? cur : NULL;
     json_object *f = write_fields(fields_src, subresource);
     if (json_object_object_length(f) == 0) {
         json_object_put(f);
-        prune_managed(obj);
+        if (mf) {
+            json_object *p = prune_managed(mf, obj);
+            if (p != mf || json_object_array_length(p) == 0)
+                set_managed(meta, p);
+            else
+                json_object_put(p);
+        }
         return;
-    }
-    json_object *mf = jx_arr(meta, "managedFields");
-    if (!mf) {
-        mf = json_object_new_array();
-        json_object_object_add(meta, "managedFields", mf);
     }
     char now[32];
-    sim_meta_now(now);
-    size_t n = json_object_array_length(mf);
+    now_cached(now);
+    size_t n = mf ? json_object_array_length(mf) : 0;
+    json_object *nmf = NULL;
     for (size_t i = 0; i < n; i++) {
         json_object *e = json_object_array_get_idx(mf, i);
-        const char *sr = jx_str(e, "subresource");
-        if (strcmp(jx_str_or(e, "manager", ""), manager) != 0 ||
-            strcmp(jx_str_or(e, "operation", ""), operation) != 0 ||
-            strcmp(sr ? sr : "", subresource ? subresource : "") != 0)
+        if (!str_is(e, "manager", manager) || !str_is(e, "operation", operation) ||
+            !str_is(e, "subresource", subresource ? subresource : ""))
             continue;
         json_object *old = jx_obj(e, "fieldsV1");
-        if (merge_with_previous && old) {
-            merge_fields(old, f);
-            json_object_put(f);
+        json_object *nf = merge_with_previous && old ? merge_fields(old, f) : json_object_get(f);
+        json_object_put(f);
+        json_object *ne = NULL;
+        if (nf == old && str_is(e, "time", now) && str_is(e, "apiVersion", api_version))
+            ne = json_object_get(e); /* the same second, the same fields */
+        else
+            ne = entry_with(e, nf, now, api_version);
+        json_object_put(nf);
+        if (ne == e) {
+            json_object_put(ne);
+            nmf = json_object_get(mf);
         } else {
-            json_object_object_add(e, "fieldsV1", f);
+            nmf = json_object_new_array();
+            for (size_t j = 0; j < n; j++)
+                json_object_array_add(
+                    nmf, j == i ? ne : json_object_get(json_object_array_get_idx(mf, j)));
         }
-        json_object_object_add(e, "time", json_object_new_string(now));
-        json_object_object_add(e, "apiVersion", json_object_new_string(api_version));
-        prune_managed(obj);
-        return;
+        break;
     }
-    json_object *e = json_object_new_object();
-    json_object_object_add(e, "manager", json_object_new_string(manager));
-    json_object_object_add(e, "operation", json_object_new_string(operation));
-    json_object_object_add(e, "apiVersion", json_object_new_string(api_version));
-    json_object_object_add(e, "time", json_object_new_string(now));
-    json_object_object_add(e, "fieldsType", json_object_new_string("FieldsV1"));
-    json_object_object_add(e, "fieldsV1", f);
-    if (subresource) json_object_object_add(e, "subresource", json_object_new_string(subresource));
-    json_object_array_add(mf, e);
-    prune_managed(obj);
+    if (!nmf) {
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, "manager", json_object_new_string(manager));
+        json_object_object_add(e, "operation", json_object_new_string(operation));
+        json_object_object_add(e, "apiVersion", json_object_new_string(api_version));
+        json_object_object_add(e, "time", json_object_new_string(now));
+        json_object_object_add(e, "fieldsType", json_object_new_string("FieldsV1"));
+        json_object_object_add(e, "fieldsV1", f);
+        if (subresource)
+            json_object_object_add(e, "subresource", json_object_new_string(subresource));
+        nmf = json_object_new_array();
+        for (size_t j = 0; j < n; j++)
+            json_object_array_add(nmf, json_object_get(json_object_array_get_idx(mf, j)));
+        json_object_array_add(nmf, e);
+    }
+    json_object *p = prune_managed(nmf, obj);
+    json_object_put(nmf);
+    if (p == cur)
+        json_object_put(p);
+    else
+        set_managed(meta, p);
 }

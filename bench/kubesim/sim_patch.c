@@ -98,6 +98,147 @@ sim_merge_patch(json_object *doc, json_object *patch)
     return res;
 }
 
+/* A new object from patch object p alone (nulls dropped). */
+static json_object *
+fresh_from_patch(json_object *p)
+{
+    json_object *n = json_object_new_object();
+    if (n != NULL && merge_into(n, p) != 0) {
+        json_object_put(n);
+        return NULL;
+    }
+    return n;
+}
+
+/* Add a value this function made or referenced; the reference is dropped
+ * when the add fails. */
+static int
+add_new_key(json_object *o, const char *k, json_object *v)
+{
+    if (json_object_object_add_ex(o, k, v, JSON_C_OBJECT_ADD_KEY_IS_NEW) == 0) return 0;
+    json_object_put(v);
+    return -1;
+}
+
+/* doc and p objects: doc's keys in doc's order (deleted ones left out,
+ * patched ones merged or replaced, the others referenced), then the keys
+ * only p has in p's order - what deep copy + merge_into produce. */
+static json_object *
+merge_shared(json_object *doc, json_object *p)
+{
+    json_object *res = json_object_new_object();
+    int ok = 1;
+
+    if (res == NULL) return NULL;
+    json_object_object_foreach(doc, k, dv)
+    {
+        json_object *pv = NULL, *nv;
+        if (!json_object_object_get_ex(p, k, &pv)) {
+            nv = json_object_get(dv);
+        } else if (pv == NULL) {
+            continue; /* deleted */
+        } else if (json_object_is_type(pv, json_type_object)) {
+            nv = json_object_is_type(dv, json_type_object) ? merge_shared(dv, pv)
+                                                           : fresh_from_patch(pv);
+            if (nv == NULL) goto fail;
+        } else {
+            nv = sim__json_copy(pv, &ok);
+            if (!ok) goto fail;
+        }
+        if (add_new_key(res, k, nv) != 0) goto fail;
+    }
+    json_object_object_foreach(p, pk, pv)
+    {
+        json_object *nv;
+        if (pv == NULL || json_object_object_get_ex(doc, pk, NULL)) continue;
+        if (json_object_is_type(pv, json_type_object))
+            nv = fresh_from_patch(pv);
+        else
+            nv = sim__json_copy(pv, &ok);
+        if (nv == NULL || add_new_key(res, pk, nv) != 0) goto fail;
+    }
+    return res;
+fail:
+    json_object_put(res);
+    return NULL;
+}
+
+json_object *
+sim_merge_patch_shared(json_object *doc, json_object *patch)
+{
+    if (patch == NULL || !json_object_is_type(patch, json_type_object) || doc == NULL ||
+        !json_object_is_type(doc, json_type_object))
+        return sim_merge_patch(doc, patch);
+    return merge_shared(doc, patch);
+}
+
+json_object *
+sim_json_shallow_copy(json_object *o)
+{
+    if (o == NULL || !json_object_is_type(o, json_type_object)) return NULL;
+    json_object *n = json_object_new_object();
+    if (n == NULL) return NULL;
+    json_object_object_foreach(o, k, v)
+    {
+        if (add_new_key(n, k, json_object_get(v)) != 0) {
+            json_object_put(n);
+            return NULL;
+        }
+    }
+    return n;
+}
+
+static int
+is_container(json_object *v)
+{
+    return json_object_is_type(v, json_type_object) || json_object_is_type(v, json_type_array);
+}
+
+int
+sim_json_unshare(json_object *n, json_object *base)
+{
+    int ok = 1;
+
+    if (n == NULL || base == NULL || n == base) return 0;
+    if (json_object_is_type(n, json_type_object) && json_object_is_type(base, json_type_object)) {
+        /* replacing a value in place keeps the key's position and the
+         * iteration valid (no entry is added or removed) */
+        json_object_object_foreach(n, k, v)
+        {
+            json_object *bv = NULL;
+            if (v == NULL || !json_object_object_get_ex(base, k, &bv) || bv == NULL) continue;
+            if (v == bv) {
+                json_object *c = sim__json_copy(v, &ok);
+                if (!ok || json_object_object_add(n, k, c) != 0) {
+                    json_object_put(c);
+                    return ERR_NOMEM;
+                }
+            } else if (is_container(v) && sim_json_unshare(v, bv) != 0) {
+                return ERR_NOMEM;
+            }
+        }
+        return 0;
+    }
+    if (json_object_is_type(n, json_type_array) && json_object_is_type(base, json_type_array)) {
+        size_t len = json_object_array_length(n), blen = json_object_array_length(base);
+        for (size_t i = 0; i < len && i < blen; i++) {
+            json_object *v = json_object_array_get_idx(n, i);
+            json_object *bv = json_object_array_get_idx(base, i);
+            if (v == NULL || bv == NULL) continue;
+            if (v == bv) {
+                json_object *c = sim__json_copy(v, &ok);
+                if (!ok || json_object_array_put_idx(n, i, c) != 0) {
+                    json_object_put(c);
+                    return ERR_NOMEM;
+                }
+            } else if (is_container(v) && sim_json_unshare(v, bv) != 0) {
+                return ERR_NOMEM;
+            }
+        }
+    }
+    return 0;
+}
+
 static int
 num_equal(json_object *a, json_object *b)
 {
@@ -115,7 +256,8 @@ sim_json_equal(json_object *a, json_object *b)
 {
     json_type ta, tb;
 
-    if (a == NULL || b == NULL) return a == b;
+    if (a == b) return 1; /* shared subtrees (sim_merge_patch_shared) */
+    if (a == NULL || b == NULL) return 0;
     ta = json_object_get_type(a);
     tb = json_object_get_type(b);
     if ((ta == json_type_int || ta == json_type_double) &&

@@ -6,7 +6,8 @@
  *   application/strategic-merge-patch+json  sim_strategic_merge  (core kinds)
  *
  * Ownership: the inputs are never modified; every result is a NEW tree the
- * caller releases with json_object_put(). Nothing here knows about
+ * caller releases with json_object_put() (sim_merge_patch_shared's result
+ * shares the nodes it did not change with its input, see there). Nothing here knows about
  * resourceVersions, uids or subresources: the server applies the patch to the
  * stored object, then runs its own checks (preconditions, immutable fields,
  * schema) on the result.
@@ -29,6 +30,27 @@
  * patch is JSON null). Returns a new tree, or NULL on allocation failure or
  * for a null patch. */
 json_object *sim_merge_patch(json_object *doc, json_object *patch);
+
+/* The same merge patch without copying what the patch leaves alone: the
+ * result's containers along the patched paths are new, every other value is
+ * a reference to doc's node (json_object_get), and the patch's own values
+ * are copied. Same result and key order as sim_merge_patch. doc is not
+ * modified, but the result SHARES nodes with it: the caller must not modify
+ * a node it did not create (sim_json_unshare / sim_json_own_object make them
+ * private first). Every shared node sits at the same path in the result as
+ * in doc, which is what those helpers rely on. Returns a new tree or NULL
+ * (allocation failure, null patch). */
+json_object *sim_merge_patch_shared(json_object *doc, json_object *patch);
+
+/* Make every node of n that is the very node found at the same path in base
+ * (pointer equality, objects by key, arrays by index) a private deep copy,
+ * so n can then be modified freely. n itself must not be base. Returns 0 or
+ * ERR_NOMEM (n then still valid, some nodes still shared). */
+int sim_json_unshare(json_object *n, json_object *base);
+
+/* A new object holding the same keys as o in the same order, each value a
+ * reference to o's (NULL when o is not an object or on allocation failure). */
+json_object *sim_json_shallow_copy(json_object *o);
 
 /* RFC 6902 JSON patch. ops must be an array of operation objects
  * {op, path, value|from}; op is add, remove, replace, move, copy or test.
@@ -88,7 +110,8 @@ int sim_strategic_merge(json_object *doc, json_object *patch, const char *kind, 
                         char *err, size_t errlen);
 
 /* Deep equality of two JSON values (object key order ignored, numbers by
- * value). NULL equals NULL. Exposed because the server needs it to detect
+ * value). NULL equals NULL; a node equals itself (shared subtrees compare
+ * in O(1)). Exposed because the server needs it to detect
  * no-op writes. Returns 1 when equal, else 0. */
 int sim_json_equal(json_object *a, json_object *b);
 

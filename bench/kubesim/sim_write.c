@@ -28,6 +28,23 @@
 
 /* ---- decoding ---- */
 
+/* o.metadata.<key> (no path parsing: these run on every write). */
+static json_object *
+meta_get(json_object *o, const char *key)
+{
+    json_object *m = NULL, *v = NULL;
+    if (!json_object_object_get_ex(o, "metadata", &m) || !json_object_object_get_ex(m, key, &v))
+        return NULL;
+    return v;
+}
+
+static const char *
+meta_str(json_object *o, const char *key)
+{
+    json_object *v = meta_get(o, key);
+    return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
 static void
 meta_copy_key(json_object *dst, json_object *src, const char *key)
 {
@@ -398,6 +415,43 @@ sim_internal_create(sim_state *S, sim_res *r, json_object *obj, const char *mana
 
 /* ---- update / patch (shared tail) ---- */
 
+/* Make nobj.metadata a private object (a shallow copy when it is the stored
+ * object's om itself; created when missing). *shared tells which. Returns 0
+ * or ERR_NOMEM. */
+static int
+own_meta(json_object *nobj, json_object *om, int *shared)
+{
+    json_object *m = NULL;
+    *shared = 0;
+    if (om && json_object_object_get_ex(nobj, "metadata", &m) && m == om) {
+        json_object *c = sim_json_shallow_copy(m);
+        if (!c || json_object_object_add(nobj, "metadata", c) != 0) {
+            json_object_put(c);
+            return ERR_NOMEM;
+        }
+        *shared = 1;
+        return 0;
+    }
+    return sim__meta_of(nobj) ? 0 : ERR_NOMEM;
+}
+
+/* Make nobj.<key> and everything below it private (see own_meta). */
+static int
+own_deep(json_object *nobj, json_object *ot, const char *key)
+{
+    json_object *v = NULL, *bv = NULL;
+    if (!json_object_object_get_ex(nobj, key, &v) || !v ||
+        !json_object_object_get_ex(ot, key, &bv) || !bv)
+        return 0;
+    if (v != bv) return sim_json_unshare(v, bv);
+    json_object *c = sim_json_copy(v);
+    if (!c || json_object_object_add(nobj, key, c) != 0) {
+        json_object_put(c);
+        return ERR_NOMEM;
+    }
+    return 0;
+}
+
 /* Commit an updated object nobj (taken) replacing old. fields_src: what the
  * writer set (for managedFields). Replies unless rq is NULL. Returns code. */
 static int
@@ -407,8 +461,25 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
 {
     char av[256];
     sim__res_av(r, av, sizeof av);
+    json_object *ot = sim_obj_tree(old), *om = jx_obj(ot, "metadata");
     nobj = sim_meta_reorder(nobj, r->kind, av);
-    restore_server_meta(nobj, sim_obj_tree(old));
+    /* nobj may share untouched subtrees with the stored (immutable) tree
+     * (sim_merge_patch_shared, subresource_merge): everything changed in
+     * place below must be private first. metadata always changes. */
+    int meta_shared = 0;
+    if (own_meta(nobj, om, &meta_shared) != 0 ||
+        (((rq && r->hook == SIM_HOOK_CUSTOM && r->schema) || r->hook == SIM_HOOK_NAMESPACE) &&
+         sim_json_unshare(nobj, ot) != 0) ||
+        ((r->hook == SIM_HOOK_POD || r->hook == SIM_HOOK_NODE) &&
+         own_deep(nobj, ot, "status") != 0)) {
+        json_object_put(nobj);
+        if (rq) sim__reply_oom(rq);
+        return 500;
+    }
+    if (meta_shared)
+        json_object_object_del(sim__meta_of(nobj), "selfLink"); /* the rest is the stored one's */
+    else
+        restore_server_meta(nobj, ot);
     if (!fields_src) fields_src = nobj; /* read only, before managedFields change */
     sim_schema_report rep;
     sim_schema_report_init(&rep);
@@ -424,7 +495,6 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
     }
     sim_core_admit_update(S, r, nobj, sim_obj_tree(old));
     sim_core_normalize(r, nobj);
-    json_object *om = jx_obj(sim_obj_tree(old), "metadata");
     json_object *nm = sim__meta_of(nobj);
     const char *name = jx_str_or(om, "name", "");
     /* no new finalizers while deleting */
@@ -532,7 +602,10 @@ static json_object *
 subresource_merge(sim_res *r, const char *sub, json_object *src, json_object *old)
 {
     if (!strcmp(sub, "status")) {
-        json_object *n = sim_json_copy(old);
+        /* shares old's other members and src's status (both at their own
+         * paths): finish_update makes private what it changes */
+        json_object *n = sim_json_shallow_copy(old);
+        if (!n) n = json_object_new_object();
         json_object *st = jx_get(src, "status");
         if (st)
             json_object_object_add(n, "status", json_object_get(st));
@@ -545,7 +618,7 @@ subresource_merge(sim_res *r, const char *sub, json_object *src, json_object *ol
     if ((r->subres & SIM_SUB_STATUS) && r->hook != SIM_HOOK_NAMESPACE) {
         json_object *st = jx_get(old, "status");
         if (st)
-            json_object_object_add(n, "status", sim_json_copy(st));
+            json_object_object_add(n, "status", json_object_get(st));
         else
             json_object_object_del(n, "status");
     }
@@ -760,7 +833,8 @@ sim_write_patch(sim_rq *rq)
         return;
     }
     int scale = !strcmp(rq->sub, "scale");
-    /* the patch functions never modify their input: the stored tree itself is the base */
+    /* the patch functions never modify their input: the stored tree itself is the base
+     * (a merge patch's result shares what it leaves alone with it, see finish_update) */
     json_object *base = scale                        ? sim_scale_of(r, sim_obj_tree(old))
                         : sim_obj_needs_view(r, old) ? sim_obj_view(S, r, old)
                                                      : json_object_get(sim_obj_tree(old));
@@ -776,7 +850,7 @@ sim_write_patch(sim_rq *rq)
                            NULL);
             return;
         }
-        res = sim_merge_patch(base, patch);
+        res = sim_merge_patch_shared(base, patch);
     } else if (kind == P_JSON) {
         int rc = sim_json_patch(base, patch, &res, err, sizeof err);
         if (rc == ERR_BADREQUEST) {
@@ -810,7 +884,7 @@ sim_write_patch(sim_rq *rq)
         return;
     }
     /* resourceVersion in the result is a precondition */
-    const char *prv = jx_str(res, "metadata.resourceVersion");
+    const char *prv = meta_str(res, "resourceVersion");
     char cur[32];
     snprintf(cur, sizeof cur, "%llu", (unsigned long long)old->rv);
     if (prv && prv[0] && strcmp(prv, cur) != 0) {
@@ -819,12 +893,12 @@ sim_write_patch(sim_rq *rq)
         sim_reply_json(rq, 409, sim_status_conflict(r, rq->name), NULL);
         return;
     }
-    const char *puid = jx_str(res, "metadata.uid");
-    const char *ouid = jx_str(sim_obj_tree(old), "metadata.uid");
-    if (!scale && ouid && (!puid || strcmp(puid, ouid) != 0) && jx_get(res, "metadata.uid")) {
+    const char *puid = meta_str(res, "uid");
+    const char *ouid = meta_str(sim_obj_tree(old), "uid");
+    if (!scale && ouid && (!puid || strcmp(puid, ouid) != 0) && meta_get(res, "uid")) {
         sim_causes c;
         sim_causes_init(&c);
-        json_object *v = jx_get(res, "metadata.uid");
+        json_object *v = meta_get(res, "uid");
         sim_causes_invalid(&c, "metadata.uid", v, "field is immutable");
         if (core) sim_causes_invalid(&c, "metadata.uid", v, "field is immutable");
         json_object *st = sim_status_invalid(&c, r->kind, r->group, rq->name);
