@@ -1,9 +1,9 @@
 /* sim_store.c - object storage with event history (see sim_store.h). */
 #include "bench/kubesim/sim_store.h"
 
+#include "bench/kubesim/sim_jsontext.h"
 #include "core/err.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +59,36 @@ sim_tree_cache_free(sim_tree_cache *c)
     memset(c, 0, sizeof *c);
 }
 
+/* Length of `"kind":"<kind>","apiVersion":"<apiVersion>",` after the '{' of
+ * txt, or 0 when txt does not start that way (or the prefix would exceed
+ * 511 bytes). */
+static size_t
+type_meta_len(const char *txt, size_t len, json_object *obj)
+{
+    static const char k1[] = "{\"kind\":\"", k2[] = "\",\"apiVersion\":\"", k3[] = "\",";
+    json_object *k = NULL, *av = NULL;
+    json_object_object_get_ex(obj, "kind", &k);
+    json_object_object_get_ex(obj, "apiVersion", &av);
+    if (!k || !av || !json_object_is_type(k, json_type_string) ||
+        !json_object_is_type(av, json_type_string))
+        return 0;
+    const char *ks = json_object_get_string(k), *as = json_object_get_string(av);
+    size_t kl = strlen(ks), al = strlen(as);
+    size_t n = sizeof k1 - 1 + kl + sizeof k2 - 1 + al + sizeof k3 - 1;
+    if (n >= 512 || n > len) return 0;
+    const char *p = txt;
+    if (memcmp(p, k1, sizeof k1 - 1)) return 0;
+    p += sizeof k1 - 1;
+    if (memcmp(p, ks, kl)) return 0;
+    p += kl;
+    if (memcmp(p, k2, sizeof k2 - 1)) return 0;
+    p += sizeof k2 - 1;
+    if (memcmp(p, as, al)) return 0;
+    p += al;
+    if (memcmp(p, k3, sizeof k3 - 1)) return 0;
+    return n - 1;
+}
+
 sim_obj *
 sim_obj_new(json_object *obj, uint64_t rv, const char *key)
 {
@@ -71,55 +101,26 @@ sim_obj_new(json_object *obj, uint64_t rv, const char *key)
     o->tree_ = obj;
     o->rv = rv;
     o->key = strdup(key);
-    const char *txt = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-                                                              JSON_C_TO_STRING_NOSLASHESCAPE);
-    o->json = txt ? strdup(txt) : NULL;
+    /* json_object_to_json_string_ext's exact text, several times cheaper */
+    o->json = sim_json_text(obj, SIM_JSON_FLAGS, &o->len);
     if (!o->json || !o->key) {
         sim_obj_unref(o);
         return NULL;
     }
-    o->len = strlen(o->json);
     /* Where the type meta ends, so core list items can be written without it. */
-    json_object *k = NULL, *av = NULL;
-    json_object_object_get_ex(obj, "kind", &k);
-    json_object_object_get_ex(obj, "apiVersion", &av);
-    if (k && av && json_object_is_type(k, json_type_string) &&
-        json_object_is_type(av, json_type_string)) {
-        char pre[512];
-        int n = snprintf(pre, sizeof pre, "{\"kind\":\"%s\",\"apiVersion\":\"%s\",",
-                         json_object_get_string(k), json_object_get_string(av));
-        if (n > 0 && (size_t)n < sizeof pre && (size_t)n <= o->len &&
-            memcmp(o->json, pre, (size_t)n) == 0)
-            o->tm_len = (size_t)n - 1;
-    }
+    o->tm_len = type_meta_len(o->json, o->len, obj);
     tree_note(o);
     return o;
 }
 
-/* Stored text is re-parsed often (trees are dropped, sim_tree_cache): one
- * tokener per thread, deep enough for anything the server stored (a body may
- * nest 128 levels, managedFields mirror it a few levels deeper). */
-static _Thread_local json_tokener *obj_tok;
-
+/* Stored text is re-parsed often (trees are dropped, sim_tree_cache):
+ * sim_json_parse gives json_tokener's tree (depth 1024: a body may nest 128
+ * levels, managedFields mirror it a few levels deeper) in one fast pass over
+ * the canonical text json-c wrote. */
 void
 sim_obj_parser_release(void)
 {
-    if (obj_tok) json_tokener_free(obj_tok);
-    obj_tok = NULL;
-}
-
-static json_object *
-parse_stored(const char *txt, size_t len)
-{
-    if (len > 0x7fffffff) return NULL;
-    if (!obj_tok && !(obj_tok = json_tokener_new_ex(1024))) return NULL;
-    json_object *t = json_tokener_parse_ex(obj_tok, txt, (int)len);
-    if (t && json_tokener_get_error(obj_tok) != json_tokener_success) {
-        json_object_put(t);
-        t = NULL;
-    }
-    json_tokener_reset(obj_tok);
-    return t;
+    sim_json_release();
 }
 
 json_object *
@@ -127,7 +128,7 @@ sim_obj_tree(const sim_obj *o)
 {
     sim_obj *m = (sim_obj *)o; /* a cache: the version itself never changes */
     if (!m->tree_ && m->json) {
-        m->tree_ = parse_stored(m->json, m->len);
+        m->tree_ = sim_json_parse(m->json, m->len);
         if (m->tree_) tree_note(m);
     }
     return m->tree_;
@@ -282,6 +283,21 @@ ns_index_put(sim_store *s, const char *key, sim_obj *o)
     return index_put(&s->by_ns, ns, key, o);
 }
 
+/* "key=value" into ik (truncated like snprintf) without printf: this runs
+ * for every label of every write. */
+static void
+label_ik(char *ik, size_t cap, const char *k, const char *v)
+{
+    size_t n = 0;
+    if (!v) v = "(null)"; /* what glibc's printf wrote (a label with a null value) */
+    for (; *k && n + 1 < cap; k++)
+        ik[n++] = *k;
+    if (n + 1 < cap) ik[n++] = '=';
+    for (; *v && n + 1 < cap; v++)
+        ik[n++] = *v;
+    ik[n] = '\0';
+}
+
 /* Label index: "key=value" -> objects carrying that label. prev's labels
  * are dropped, o's added (either may be NULL). */
 static void
@@ -300,14 +316,14 @@ label_index_update(sim_store *s, const char *key, sim_obj *prev, sim_obj *o)
             if (nl && json_object_object_get_ex(nl, k, &nv) && nv &&
                 !strcmp(json_object_get_string(nv), json_object_get_string(v)))
                 continue; /* unchanged: replaced below */
-            snprintf(ik, sizeof ik, "%s=%s", k, json_object_get_string(v));
+            label_ik(ik, sizeof ik, k, json_object_get_string(v));
             index_put(&s->by_label, ik, key, NULL);
         }
     }
     if (nl && json_object_is_type(nl, json_type_object)) {
         json_object_object_foreach(nl, k, v)
         {
-            snprintf(ik, sizeof ik, "%s=%s", k, json_object_get_string(v));
+            label_ik(ik, sizeof ik, k, json_object_get_string(v));
             index_put(&s->by_label, ik, key, o);
         }
     }
@@ -317,7 +333,7 @@ size_t
 sim_store_label_count(const sim_store *s, const char *label_key, const char *value)
 {
     char ik[640];
-    snprintf(ik, sizeof ik, "%s=%s", label_key, value);
+    label_ik(ik, sizeof ik, label_key, value);
     const sim_map *m = sim_map_get(&s->by_label, ik);
     return m ? m->n : 0;
 }
@@ -339,7 +355,7 @@ sim_store_select(const sim_store *s, const char *ns, const char *label_key,
     objvec ov = {.ns = ns};
     for (size_t i = 0; i < nvalues && !ov.oom; i++) {
         char ik[640];
-        snprintf(ik, sizeof ik, "%s=%s", label_key, values[i]);
+        label_ik(ik, sizeof ik, label_key, values[i]);
         const sim_map *m = sim_map_get(&s->by_label, ik);
         if (m) sim_map_each(m, collect, &ov);
     }

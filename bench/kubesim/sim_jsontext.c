@@ -1,0 +1,367 @@
+/* sim_jsontext.c - json-c trees to JSON text, byte-identical to json-c
+ * (see sim_jsontext.h; the parser is sim_jsontext_parse.c).
+ *
+ * json_object_to_json_string_ext walks the tree through one function
+ * pointer per node, appends to a printbuf a few bytes at a time and prints
+ * integers with snprintf. Here the walk is one switch over the node type,
+ * strings are escaped straight into a buffer reserved for the worst case and
+ * integers are formatted by hand.
+ *
+ * Which serializer a node has is json-c private state: json_object_private.h
+ * is not installed. For json-c 0.16 (checked at compile time and by probes at
+ * run time) the node header is read directly, so a node whose serializer is
+ * not its type's default (parsed doubles that print their original text, or
+ * anything set with json_object_set_serializer) is printed by calling that
+ * serializer exactly as json-c does. With any other json-c, a node with
+ * userdata goes to json-c and every other node is taken to have its default
+ * serializer (a custom serializer without userdata would be missed there). */
+#include "bench/kubesim/sim_jsontext.h"
+#include "bench/kubesim/sim_jsontext_internal.h"
+
+#include <json-c/printbuf.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* json-c 0.16's struct json_object (json_object_private.h): the common
+ * header every node starts with. Only read, and only once jt_probe agreed. */
+struct jt_head {
+    enum json_type o_type;
+    uint32_t ref_count;
+    json_object_to_json_string_fn *to_json_string;
+    struct printbuf *pb;
+    json_object_delete_fn *user_delete;
+    void *userdata;
+};
+
+#define JT_NTYPES (json_type_string + 1)
+
+static struct {
+    int peek; /* the node header layout is known */
+    json_object_to_json_string_fn *def[JT_NTYPES];
+    json_object_to_json_string_fn *uds; /* json_object_new_double_s's */
+    /* escape class per byte: 0 plain, else the escape's second char, or
+     * 'u' for \u00XX; with and without '/' escaping */
+    unsigned char esc[2][256];
+} jt;
+
+static pthread_once_t jt_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct printbuf *jt_pb; /* for serializers json-c owns */
+
+static int
+probe_fn(json_object *o, struct printbuf *pb, int level, int flags)
+{
+    (void)o;
+    (void)level;
+    (void)flags;
+    return printbuf_memappend(pb, "probe", 5);
+}
+
+/* Does the node header look the way struct jt_head says? Checks each field
+ * against the public accessors on live nodes. */
+static int
+jt_probe(void)
+{
+#if JSON_C_VERSION_NUM != ((0 << 16) | (16 << 8))
+    return 0;
+#else
+    if (json_c_version_num() != JSON_C_VERSION_NUM) return 0;
+    json_object *n[JT_NTYPES] = {NULL,
+                                 json_object_new_boolean(1),
+                                 json_object_new_double(0.5),
+                                 json_object_new_int64(7),
+                                 json_object_new_object(),
+                                 json_object_new_array(),
+                                 json_object_new_string("x")};
+    json_object *ds = json_object_new_double_s(1.5, "1.50");
+    int ok = ds != NULL;
+    for (int t = 1; t < JT_NTYPES && ok; t++) {
+        const struct jt_head *h = (const void *)n[t];
+        ok = n[t] && h->o_type == (enum json_type)t && json_object_get_type(n[t]) == h->o_type &&
+             h->ref_count == 1 && h->userdata == NULL && h->to_json_string != NULL;
+        if (ok) jt.def[t] = h->to_json_string;
+    }
+    if (ok) {
+        const struct jt_head *h = (const void *)ds;
+        ok = h->userdata == json_object_get_userdata(ds) && h->userdata &&
+             !strcmp(h->userdata, "1.50") && h->to_json_string != jt.def[json_type_double];
+        jt.uds = h->to_json_string;
+    }
+    if (ok) {
+        json_object *i = n[json_type_int];
+        const struct jt_head *h = (const void *)i;
+        json_object_get(i);
+        ok = h->ref_count == 2;
+        json_object_put(i);
+        static int marker;
+        json_object_set_serializer(i, probe_fn, &marker, NULL);
+        const char *s = json_object_to_json_string_ext(i, JSON_C_TO_STRING_PLAIN);
+        ok = ok && h->to_json_string == probe_fn && h->userdata == &marker && s &&
+             !strcmp(s, "probe");
+        json_object_set_serializer(i, NULL, NULL, NULL);
+        ok = ok && h->to_json_string == jt.def[json_type_int] && h->userdata == NULL;
+    }
+    for (int t = 1; t < JT_NTYPES; t++)
+        json_object_put(n[t]);
+    json_object_put(ds);
+    return ok;
+#endif
+}
+
+static void
+jt_init(void)
+{
+    for (int s = 0; s < 2; s++) {
+        for (int c = 0; c < 0x20; c++)
+            jt.esc[s][c] = 'u';
+        jt.esc[s]['\b'] = 'b';
+        jt.esc[s]['\n'] = 'n';
+        jt.esc[s]['\r'] = 'r';
+        jt.esc[s]['\t'] = 't';
+        jt.esc[s]['\f'] = 'f';
+        jt.esc[s]['"'] = '"';
+        jt.esc[s]['\\'] = '\\';
+    }
+    jt.esc[0]['/'] = '/'; /* escaped unless NOSLASHESCAPE */
+    jt.peek = jt_probe();
+}
+
+/* ---- output buffer (the sim_buf contract: cap counts the NUL) ---- */
+
+static int
+reserve(sim_buf *b, size_t n)
+{
+    if (b->oom) return -1;
+    if (b->len + n + 1 <= b->cap) return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n + 1)
+        cap *= 2;
+    char *d = realloc(b->data, cap);
+    if (!d) {
+        b->oom = 1;
+        return -1;
+    }
+    b->data = d;
+    b->cap = cap;
+    return 0;
+}
+
+static int
+put(sim_buf *b, const void *p, size_t n)
+{
+    if (reserve(b, n)) return -1;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+/* A JSON string literal of s[0..n) as json-c writes it. */
+static int
+put_str(sim_buf *b, const char *s, size_t n, const unsigned char *esc)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (reserve(b, 1)) return -1;
+    b->data[b->len++] = '"';
+    while (n) {
+        size_t chunk = n < 4096 ? n : 4096; /* bounds the worst-case reserve */
+        if (reserve(b, chunk * 6 + 1)) return -1;
+        char *d = b->data + b->len;
+        for (size_t i = 0; i < chunk; i++) {
+            unsigned char c = (unsigned char)s[i], e = esc[c];
+            if (!e) {
+                *d++ = (char)c;
+            } else if (e != 'u') {
+                d[0] = '\\';
+                d[1] = (char)e;
+                d += 2;
+            } else {
+                memcpy(d, "\\u00", 4);
+                d[4] = hex[c >> 4];
+                d[5] = hex[c & 15];
+                d += 6;
+            }
+        }
+        b->len = (size_t)(d - b->data);
+        s += chunk;
+        n -= chunk;
+    }
+    b->data[b->len++] = '"';
+    return 0;
+}
+
+size_t
+sim_json_fmt_u64(char *out, uint64_t v)
+{
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                                "25262728293031323334353637383940414243444546474849"
+                                "50515253545556575859606162636465666768697071727374"
+                                "75767778798081828384858687888990919293949596979899";
+    char tmp[24];
+    char *p = tmp + sizeof tmp;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        p -= 2;
+        memcpy(p, pairs + 2 * r, 2);
+    }
+    if (v >= 10) {
+        p -= 2;
+        memcpy(p, pairs + 2 * v, 2);
+    } else {
+        *--p = (char)('0' + v);
+    }
+    size_t n = (size_t)(tmp + sizeof tmp - p);
+    memcpy(out, p, n);
+    return n;
+}
+
+static int
+put_int(sim_buf *b, json_object *o)
+{
+    char tmp[24];
+    size_t n;
+    int64_t i = json_object_get_int64(o);
+    if (i < 0) {
+        tmp[0] = '-';
+        n = 1 + sim_json_fmt_u64(tmp + 1, 0 - (uint64_t)i);
+    } else if (i == INT64_MAX) {
+        n = sim_json_fmt_u64(tmp, json_object_get_uint64(o)); /* uint64 above it */
+    } else {
+        n = sim_json_fmt_u64(tmp, (uint64_t)i);
+    }
+    return put(b, tmp, n);
+}
+
+/* A node json-c prints itself: call its serializer into scratch, as
+ * json_object_to_json_string_ext would with this nesting level. */
+static int
+put_foreign(sim_buf *b, json_object *o, json_object_to_json_string_fn *fn, int level, int flags)
+{
+    if (!fn) {
+        size_t n = 0;
+        const char *s = json_object_to_json_string_length(o, flags, &n);
+        return s ? put(b, s, n) : -1;
+    }
+    if (!jt_pb && !(jt_pb = printbuf_new())) return -1;
+    printbuf_reset(jt_pb);
+    if (fn(o, jt_pb, level, flags) < 0) return -1;
+    return put(b, jt_pb->buf, (size_t)jt_pb->bpos);
+}
+
+static int write_node(sim_buf *b, json_object *o, int level, int flags);
+
+static int
+write_object(sim_buf *b, json_object *o, int level, int flags)
+{
+    const unsigned char *esc = jt.esc[(flags & JSON_C_TO_STRING_NOSLASHESCAPE) != 0];
+    if (put(b, "{", 1)) return -1;
+    int first = 1;
+    for (struct lh_entry *e = json_object_get_object(o)->head; e; e = e->next) {
+        if (!first && put(b, ",", 1)) return -1;
+        first = 0;
+        const char *k = lh_entry_k(e);
+        json_object *v = lh_entry_v(e);
+        if (put_str(b, k, strlen(k), esc) || put(b, ":", 1)) return -1;
+        if (write_node(b, v, level + 1, flags)) return -1;
+    }
+    return put(b, "}", 1);
+}
+
+static int
+write_array(sim_buf *b, json_object *o, int level, int flags)
+{
+    const struct array_list *a = json_object_get_array(o);
+    if (put(b, "[", 1)) return -1;
+    for (size_t i = 0; i < a->length; i++) {
+        if (i && put(b, ",", 1)) return -1;
+        if (write_node(b, a->array[i], level + 1, flags)) return -1;
+    }
+    return put(b, "]", 1);
+}
+
+static int
+write_node(sim_buf *b, json_object *o, int level, int flags)
+{
+    if (!o) return put(b, "null", 4);
+    enum json_type t;
+    if (jt.peek) {
+        const struct jt_head *h = (const void *)o;
+        t = h->o_type;
+        json_object_to_json_string_fn *fn = h->to_json_string;
+        if ((unsigned)t >= JT_NTYPES || fn != jt.def[t]) {
+            if (fn == jt.uds || fn == json_object_userdata_to_json_string) {
+                const char *s = h->userdata; /* a parsed double's own text */
+                return put(b, s, strlen(s));
+            }
+            return put_foreign(b, o, fn, level, flags);
+        }
+        if (t == json_type_double) return put_foreign(b, o, fn, level, flags);
+    } else {
+        t = json_object_get_type(o);
+        if (json_object_get_userdata(o)) return put_foreign(b, o, NULL, level, flags);
+        if (t == json_type_double) /* json-c's own formatting (format: NULL) */
+            return put_foreign(b, o, json_object_double_to_json_string, level, flags);
+    }
+    switch (t) {
+    case json_type_object:
+        return write_object(b, o, level, flags);
+    case json_type_array:
+        return write_array(b, o, level, flags);
+    case json_type_string: {
+        const unsigned char *esc = jt.esc[(flags & JSON_C_TO_STRING_NOSLASHESCAPE) != 0];
+        return put_str(b, json_object_get_string(o), (size_t)json_object_get_string_len(o), esc);
+    }
+    case json_type_int:
+        return put_int(b, o);
+    case json_type_boolean:
+        return json_object_get_boolean(o) ? put(b, "true", 4) : put(b, "false", 5);
+    default:
+        return put_foreign(b, o, NULL, level, flags);
+    }
+}
+
+int
+sim_json_write(sim_buf *b, json_object *o, int flags)
+{
+    pthread_once(&jt_once, jt_init);
+    int rc;
+    if (flags & ~JSON_C_TO_STRING_NOSLASHESCAPE) { /* spaced, pretty, nozero: json-c's */
+        size_t n = 0;
+        const char *s = o ? json_object_to_json_string_length(o, flags, &n) : "null";
+        rc = s ? put(b, s, o ? n : 4) : -1;
+    } else {
+        rc = write_node(b, o, 0, flags);
+    }
+    if (b->data && b->len < b->cap) b->data[b->len] = '\0';
+    return b->oom ? -1 : rc;
+}
+
+static _Thread_local sim_buf jt_out; /* reused: the text is copied out */
+
+char *
+sim_json_text(json_object *o, int flags, size_t *len)
+{
+    jt_out.len = 0;
+    jt_out.oom = 0;
+    char *r = NULL;
+    if (sim_json_write(&jt_out, o, flags) == 0 && (r = malloc(jt_out.len + 1))) {
+        memcpy(r, jt_out.data, jt_out.len + 1);
+        if (len) *len = jt_out.len;
+    }
+    if (jt_out.cap > (1u << 20)) { /* do not keep a huge buffer per thread */
+        free(jt_out.data);
+        memset(&jt_out, 0, sizeof jt_out);
+    }
+    return r;
+}
+
+void
+sim_json_release(void)
+{
+    if (jt_pb) printbuf_free(jt_pb);
+    jt_pb = NULL;
+    free(jt_out.data);
+    memset(&jt_out, 0, sizeof jt_out);
+    sim_json_parse_release();
+}

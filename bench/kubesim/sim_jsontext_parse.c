@@ -1,0 +1,512 @@
+/* sim_jsontext_parse.c - JSON text to json-c trees, exactly as json_tokener
+ * (see sim_jsontext.h).
+ *
+ * json_tokener is a resumable state machine: every byte goes through its
+ * main switch, every string and number through a printbuf, every key is
+ * copied twice and every object insert first looks the key up. The text
+ * kubesim re-parses is json-c's own compact output, so one recursive pass
+ * covers it: strings without escapes become nodes straight from the input,
+ * keys are inserted as new (uniqueness is checked more cheaply here), arrays
+ * are allocated at their final size (the tokener shrinks them to it).
+ *
+ * The fast pass only accepts what it is sure the tokener builds the same way:
+ * strict JSON with an object or array at the top, no duplicate keys, no
+ * \u0000 or lone surrogates, integers that fit, numbers without leading zeros,
+ * nesting below the tokener's limit, nothing after the value but whitespace.
+ * On anything else it frees what it built and the tokener parses the text,
+ * so every result (and every rejection) is the tokener's own. */
+#include "bench/kubesim/sim_jsontext.h"
+#include "bench/kubesim/sim_jsontext_internal.h"
+
+#include <limits.h>
+#include <locale.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* sim_store's tokener depth; the fast pass gives up well before it (the
+ * tokener fails an element at 1024 open containers). */
+#define TOKENER_DEPTH 1024
+#define FAST_DEPTH    1000
+/* Objects with fewer keys check a new key against the others one by one;
+ * larger ones use the object's hash table. */
+#define LINEAR_KEYS 12
+
+typedef struct jp {
+    const char *p, *end;
+    int depth;
+    int fail; /* not for the fast pass: the tokener decides */
+} jp;
+
+static _Thread_local json_tokener *jp_tok;
+static _Thread_local char *jp_str; /* decoded strings and NUL-terminated keys */
+static _Thread_local size_t jp_strcap;
+static _Thread_local json_object **jp_stack; /* elements of the open arrays */
+static _Thread_local size_t jp_sn, jp_scap;
+static _Thread_local size_t jp_nfast, jp_ntok;
+
+/* The tokener parses numbers in the "C" locale (uselocale); so does strtod_l. */
+static locale_t jp_c_locale;
+static pthread_once_t jp_once = PTHREAD_ONCE_INIT;
+
+static void
+jp_init(void)
+{
+    jp_c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+}
+
+void
+sim_json_parse_release(void)
+{
+    if (jp_tok) json_tokener_free(jp_tok);
+    jp_tok = NULL;
+    free(jp_str);
+    jp_str = NULL;
+    jp_strcap = 0;
+    free(jp_stack);
+    jp_stack = NULL;
+    jp_sn = jp_scap = 0;
+}
+
+static json_object *
+jp_failed(jp *j)
+{
+    j->fail = 1;
+    return NULL;
+}
+
+static int
+str_reserve(size_t n)
+{
+    if (n <= jp_strcap) return 0;
+    size_t cap = jp_strcap ? jp_strcap : 256;
+    while (cap < n)
+        cap *= 2;
+    char *s = realloc(jp_str, cap);
+    if (!s) return -1;
+    jp_str = s;
+    jp_strcap = cap;
+    return 0;
+}
+
+static inline void
+skip_ws(jp *j)
+{
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
+        j->p++;
+}
+
+static int
+hex4(const char *s, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = s[i];
+        unsigned d;
+        if (c >= '0' && c <= '9')
+            d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            d = (unsigned)(c - 'A' + 10);
+        else
+            return -1;
+        v = v << 4 | d;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Decode escapes from j->p (inside a string, n bytes already plain) into
+ * jp_str; j->p ends after the closing quote. */
+static int
+decode_str(jp *j, const char *start, size_t *len)
+{
+    const char *q = j->p, *e = j->end;
+    size_t n = (size_t)(q - start);
+    if (str_reserve(n + 64)) return -1;
+    memcpy(jp_str, start, n);
+    while (q < e) {
+        unsigned char c = (unsigned char)*q;
+        if (str_reserve(n + 8)) return -1;
+        if (c == '"') {
+            j->p = q + 1;
+            *len = n;
+            return 0;
+        }
+        if (c < 0x20) return -1;
+        if (c != '\\') {
+            jp_str[n++] = (char)c;
+            q++;
+            continue;
+        }
+        if (e - q < 2) return -1;
+        char x = q[1];
+        q += 2;
+        switch (x) {
+        case '"':
+        case '\\':
+        case '/':
+            jp_str[n++] = x;
+            continue;
+        case 'b':
+            jp_str[n++] = '\b';
+            continue;
+        case 'f':
+            jp_str[n++] = '\f';
+            continue;
+        case 'n':
+            jp_str[n++] = '\n';
+            continue;
+        case 'r':
+            jp_str[n++] = '\r';
+            continue;
+        case 't':
+            jp_str[n++] = '\t';
+            continue;
+        case 'u':
+            break;
+        default:
+            return -1;
+        }
+        unsigned cp, lo;
+        if (e - q < 4 || hex4(q, &cp)) return -1;
+        q += 4;
+        if (cp == 0 || (cp >= 0xdc00 && cp <= 0xdfff)) return -1; /* NUL, lone low */
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+            if (e - q < 6 || q[0] != '\\' || q[1] != 'u' || hex4(q + 2, &lo) || lo < 0xdc00 ||
+                lo > 0xdfff)
+                return -1; /* lone high: the tokener puts U+FFFD */
+            q += 6;
+            cp = 0x10000 + ((cp & 0x3ff) << 10) + (lo & 0x3ff);
+        }
+        if (cp < 0x80) {
+            jp_str[n++] = (char)cp;
+        } else if (cp < 0x800) {
+            jp_str[n++] = (char)(0xc0 | cp >> 6);
+            jp_str[n++] = (char)(0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+            jp_str[n++] = (char)(0xe0 | cp >> 12);
+            jp_str[n++] = (char)(0x80 | (cp >> 6 & 0x3f));
+            jp_str[n++] = (char)(0x80 | (cp & 0x3f));
+        } else {
+            jp_str[n++] = (char)(0xf0 | cp >> 18);
+            jp_str[n++] = (char)(0x80 | (cp >> 12 & 0x3f));
+            jp_str[n++] = (char)(0x80 | (cp >> 6 & 0x3f));
+            jp_str[n++] = (char)(0x80 | (cp & 0x3f));
+        }
+    }
+    return -1;
+}
+
+/* A string body from j->p (after the opening quote): *s and *len point into the
+ * input when it has no escapes, else into jp_str. */
+static int
+scan_str(jp *j, const char **s, size_t *len)
+{
+    const char *start = j->p, *q = start, *e = j->end;
+    while (q < e) {
+        unsigned char c = (unsigned char)*q;
+        if (c == '"') {
+            *s = start;
+            *len = (size_t)(q - start);
+            j->p = q + 1;
+            return 0;
+        }
+        if (c == '\\') {
+            j->p = q;
+            if (decode_str(j, start, len)) return -1;
+            *s = jp_str;
+            return 0;
+        }
+        if (c < 0x20) return -1; /* raw control bytes: the tokener keeps them */
+        q++;
+    }
+    return -1;
+}
+
+static json_object *
+parse_number(jp *j)
+{
+    const char *s = j->p, *q = s, *e = j->end;
+    int neg = 0, dbl = 0;
+    if (*q == '-') {
+        neg = 1;
+        q++;
+    }
+    if (q >= e || *q < '0' || *q > '9') return jp_failed(j);
+    const char *digits = q;
+    if (*q == '0') {
+        q++;
+        if (q < e && *q >= '0' && *q <= '9') return jp_failed(j); /* leading zero */
+    } else {
+        while (q < e && *q >= '0' && *q <= '9')
+            q++;
+    }
+    const char *int_end = q;
+    if (q < e && *q == '.') {
+        dbl = 1;
+        q++;
+        if (q >= e || *q < '0' || *q > '9') return jp_failed(j);
+        while (q < e && *q >= '0' && *q <= '9')
+            q++;
+    }
+    if (q < e && (*q == 'e' || *q == 'E')) {
+        dbl = 1;
+        q++;
+        if (q < e && (*q == '+' || *q == '-')) q++;
+        if (q >= e || *q < '0' || *q > '9') return jp_failed(j);
+        while (q < e && *q >= '0' && *q <= '9')
+            q++;
+    }
+    j->p = q;
+    json_object *o;
+    if (dbl) {
+        /* the tokener keeps the text and prints it back (json_object_new_double_s) */
+        char tmp[64];
+        size_t n = (size_t)(q - s);
+        if (n >= sizeof tmp || !jp_c_locale) return jp_failed(j);
+        memcpy(tmp, s, n);
+        tmp[n] = '\0';
+        char *end;
+        double d = strtod_l(tmp, &end, jp_c_locale);
+        if (end != tmp + n) return jp_failed(j);
+        o = json_object_new_double_s(d, tmp);
+    } else {
+        uint64_t v = 0;
+        for (const char *d = digits; d < int_end; d++) {
+            unsigned k = (unsigned)(*d - '0');
+            if (v > (UINT64_MAX - k) / 10) return jp_failed(j); /* the tokener saturates */
+            v = v * 10 + k;
+        }
+        if (!neg)
+            o = v <= INT64_MAX ? json_object_new_int64((int64_t)v) : json_object_new_uint64(v);
+        else if (v <= (uint64_t)INT64_MAX + 1)
+            o = json_object_new_int64((int64_t)(0 - v));
+        else
+            return jp_failed(j);
+    }
+    return o ? o : jp_failed(j);
+}
+
+static json_object *parse_value(jp *j);
+
+/* Is key (NUL-terminated) already in o? */
+static int
+has_key(json_object *o, const char *key)
+{
+    struct lh_table *t = json_object_get_object(o);
+    if (t->count >= LINEAR_KEYS) return lh_table_lookup_entry(t, key) != NULL;
+    for (struct lh_entry *e = t->head; e; e = e->next) {
+        const char *k = lh_entry_k(e);
+        if (k[0] == key[0] && !strcmp(k, key)) return 1;
+    }
+    return 0;
+}
+
+static json_object *
+parse_object(jp *j)
+{
+    json_object *o = json_object_new_object();
+    if (!o) return jp_failed(j);
+    j->p++;
+    skip_ws(j);
+    if (j->p < j->end && *j->p == '}') {
+        j->p++;
+        return o;
+    }
+    char kbuf[64]; /* the key, NUL-terminated, while its value is parsed */
+    char *key = NULL;
+    for (;;) {
+        const char *k;
+        size_t klen;
+        if (j->p >= j->end || *j->p != '"') goto fail;
+        j->p++;
+        if (scan_str(j, &k, &klen)) goto fail;
+        key = klen < sizeof kbuf ? kbuf : malloc(klen + 1);
+        if (!key) goto fail;
+        memcpy(key, k, klen);
+        key[klen] = '\0';
+        if (has_key(o, key)) goto fail; /* the tokener keeps the last value */
+        skip_ws(j);
+        if (j->p >= j->end || *j->p != ':') goto fail;
+        j->p++;
+        skip_ws(j);
+        json_object *v = parse_value(j);
+        if (j->fail) goto fail;
+        /* json-c copies the key (the tokener's add looks it up first) */
+        if (json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW)) {
+            json_object_put(v);
+            goto fail;
+        }
+        if (key != kbuf) free(key);
+        key = NULL;
+        skip_ws(j);
+        if (j->p >= j->end) goto fail;
+        if (*j->p == ',') {
+            j->p++;
+            skip_ws(j);
+            continue;
+        }
+        if (*j->p != '}') goto fail;
+        j->p++;
+        return o;
+    }
+fail:
+    if (key != kbuf) free(key);
+    json_object_put(o);
+    return jp_failed(j);
+}
+
+static int
+stack_push(json_object *v)
+{
+    if (jp_sn == jp_scap) {
+        size_t cap = jp_scap ? jp_scap * 2 : 64;
+        json_object **s = realloc(jp_stack, cap * sizeof *s);
+        if (!s) return -1;
+        jp_stack = s;
+        jp_scap = cap;
+    }
+    jp_stack[jp_sn++] = v;
+    return 0;
+}
+
+static json_object *
+parse_array(jp *j)
+{
+    size_t base = jp_sn;
+    j->p++;
+    skip_ws(j);
+    if (j->p < j->end && *j->p == ']') {
+        j->p++;
+    } else {
+        for (;;) {
+            json_object *v = parse_value(j);
+            if (j->fail) goto fail;
+            if (stack_push(v)) {
+                json_object_put(v);
+                goto fail;
+            }
+            skip_ws(j);
+            if (j->p >= j->end) goto fail;
+            if (*j->p == ',') {
+                j->p++;
+                skip_ws(j);
+                continue;
+            }
+            if (*j->p != ']') goto fail;
+            j->p++;
+            break;
+        }
+    }
+    /* Exactly the size the tokener's json_object_array_shrink(a, 0) leaves.
+     * json_object_array_add would grow an array that is about to be full
+     * (json-c expands at length + 1 == size), so the elements are placed
+     * through the public array_list directly. */
+    size_t n = jp_sn - base;
+    if (n > INT_MAX) goto fail;
+    json_object *a = json_object_new_array_ext(n ? (int)n : 1);
+    if (!a) goto fail;
+    struct array_list *al = json_object_get_array(a);
+    if (n) memcpy(al->array, jp_stack + base, n * sizeof *jp_stack);
+    al->length = n;
+    jp_sn = base;
+    return a;
+fail:
+    while (jp_sn > base)
+        json_object_put(jp_stack[--jp_sn]);
+    return jp_failed(j);
+}
+
+static json_object *
+boolean(jp *j, int v)
+{
+    json_object *o = json_object_new_boolean(v);
+    return o ? o : jp_failed(j);
+}
+
+static json_object *
+parse_value(jp *j)
+{
+    if (j->p >= j->end) return jp_failed(j);
+    size_t left = (size_t)(j->end - j->p);
+    switch (*j->p) {
+    case '{':
+    case '[': {
+        if (++j->depth > FAST_DEPTH) return jp_failed(j);
+        json_object *o = *j->p == '{' ? parse_object(j) : parse_array(j);
+        j->depth--;
+        return o;
+    }
+    case '"': {
+        const char *s;
+        size_t n;
+        j->p++;
+        if (scan_str(j, &s, &n) || n > INT_MAX) return jp_failed(j);
+        json_object *o = json_object_new_string_len(s, (int)n);
+        return o ? o : jp_failed(j);
+    }
+    case 't':
+        if (left < 4 || memcmp(j->p, "true", 4)) return jp_failed(j);
+        j->p += 4;
+        return boolean(j, 1);
+    case 'f':
+        if (left < 5 || memcmp(j->p, "false", 5)) return jp_failed(j);
+        j->p += 5;
+        return boolean(j, 0);
+    case 'n':
+        if (left < 4 || memcmp(j->p, "null", 4)) return jp_failed(j);
+        j->p += 4;
+        return NULL;
+    default:
+        if (*j->p == '-' || (*j->p >= '0' && *j->p <= '9')) return parse_number(j);
+        return jp_failed(j);
+    }
+}
+
+static json_object *
+tokener_parse(const char *txt, size_t len)
+{
+    if (!jp_tok && !(jp_tok = json_tokener_new_ex(TOKENER_DEPTH))) return NULL;
+    json_object *t = json_tokener_parse_ex(jp_tok, txt, (int)len);
+    if (t && json_tokener_get_error(jp_tok) == json_tokener_success) {
+        json_tokener_reset(jp_tok);
+        return t;
+    }
+    /* json_tokener_reset keeps a pending high surrogate of a text that
+     * ended inside "\ud83d...": the next text would start with U+FFFD.
+     * After a failure the tokener is made anew. */
+    json_object_put(t);
+    json_tokener_free(jp_tok);
+    jp_tok = NULL;
+    return NULL;
+}
+
+json_object *
+sim_json_parse(const char *txt, size_t len)
+{
+    if (len > INT_MAX) return NULL;
+    pthread_once(&jp_once, jp_init);
+    jp j = {.p = txt, .end = txt + len};
+    skip_ws(&j);
+    if (j.p < j.end && (*j.p == '{' || *j.p == '[')) {
+        json_object *o = parse_value(&j);
+        skip_ws(&j);
+        if (!j.fail && j.p == j.end) {
+            jp_nfast++;
+            return o;
+        }
+        json_object_put(o);
+    }
+    jp_ntok++;
+    return tokener_parse(txt, len);
+}
+
+void
+sim_json_parse_counts(size_t *fast, size_t *tokener)
+{
+    *fast = jp_nfast;
+    *tokener = jp_ntok;
+}
