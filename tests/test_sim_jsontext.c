@@ -422,6 +422,25 @@ test_long_and_many_keys(void **state)
             check_text(txt, n, dup ? "duplicate key" : "many keys");
         }
     }
+    /* Kubernetes field names (the parser inserts those as constants), many
+     * per object, with a repeat at each position */
+    static const char *const names[] = {
+        "kind",       "apiVersion", "metadata", "name",    "namespace",    "uid",    "labels",
+        "spec",       "status",     "data",     "items",   "type",         "reason", "message",
+        "f:metadata", ".",          "time",     "manager", "x-not-common", "image"};
+    for (int keys = 1; keys <= 20; keys++) {
+        for (int dup = -1; dup < keys; dup++) {
+            size_t n = 0;
+            txt[n++] = '{';
+            for (int i = 0; i < keys; i++)
+                n += (size_t)snprintf(txt + n, sizeof txt - n, "%s\"%s\":{\"name\":%d}",
+                                      i ? "," : "", names[i], i);
+            if (dup >= 0)
+                n += (size_t)snprintf(txt + n, sizeof txt - n, ",\"%s\":null", names[dup]);
+            txt[n++] = '}';
+            check_text(txt, n, dup >= 0 ? "common key repeated" : "common keys");
+        }
+    }
     /* a long string with escapes spread over the serializer's chunks */
     json_object *s = json_object_new_object();
     char big[20000];
@@ -821,13 +840,34 @@ test_golden_bodies(void **state)
     assert_true(bodies >= 300);
 }
 
+/* Tables made after json_global_set_string_hash hash keys another way: the
+ * parser must not insert with the hashes it knows (lookups would miss). */
+static void
+test_other_string_hash(void **state)
+{
+    (void)state;
+    assert_int_equal(json_global_set_string_hash(JSON_C_STR_HASH_PERLLIKE), 0);
+    const char *txt = "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"labels\":{\"app\":\"x\"}},"
+                      "\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8,\"i\":9,"
+                      "\"j\":10,\"k\":11,\"spec\":{},\"status\":{}}";
+    check_canonical(txt, "perl-like hash");
+    json_object *o = sim_json_parse(txt, strlen(txt)), *v;
+    assert_non_null(o);
+    static const char *const keys[] = {"kind", "metadata", "spec", "status", "k", "a"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        assert_true(json_object_object_get_ex(o, keys[i], &v));
+    json_object_put(o);
+    assert_int_equal(json_global_set_string_hash(JSON_C_STR_HASH_DFLT), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tricky_texts),     cmocka_unit_test(test_long_and_many_keys),
-        cmocka_unit_test(test_depth_limit),      cmocka_unit_test(test_trees),
-        cmocka_unit_test(test_random_documents), cmocka_unit_test(test_golden_bodies),
+        cmocka_unit_test(test_tricky_texts),      cmocka_unit_test(test_long_and_many_keys),
+        cmocka_unit_test(test_depth_limit),       cmocka_unit_test(test_trees),
+        cmocka_unit_test(test_random_documents),  cmocka_unit_test(test_golden_bodies),
+        cmocka_unit_test(test_other_string_hash),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     sim_json_release();

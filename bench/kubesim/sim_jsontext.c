@@ -35,6 +35,17 @@ struct jt_head {
     void *userdata;
 };
 
+/* json-c 0.16's struct json_object_string: a negative len means the text
+ * is at pdata (after json_object_set_string grew it). */
+struct jt_string {
+    struct jt_head base;
+    ssize_t len;
+    union {
+        char idata[1];
+        char *pdata;
+    } c;
+};
+
 #define JT_NTYPES (json_type_string + 1)
 
 static struct {
@@ -88,6 +99,14 @@ jt_probe(void)
              !strcmp(h->userdata, "1.50") && h->to_json_string != jt.def[json_type_double];
         jt.uds = h->to_json_string;
     }
+    if (ok) { /* strings: inline text, and moved out by a longer set_string */
+        json_object *st = n[json_type_string];
+        const struct jt_string *h = (const void *)st;
+        ok = h->len == 1 && h->c.idata == json_object_get_string(st);
+        ok = ok && json_object_set_string(st, "a text longer than the one it replaces");
+        ok = ok && h->len == -json_object_get_string_len(st) && h->len < 0 &&
+             h->c.pdata == json_object_get_string(st);
+    }
     if (ok) {
         json_object *i = n[json_type_int];
         const struct jt_head *h = (const void *)i;
@@ -129,11 +148,10 @@ jt_init(void)
 
 /* ---- output buffer (the sim_buf contract: cap counts the NUL) ---- */
 
-static int
-reserve(sim_buf *b, size_t n)
+__attribute__((noinline)) static int
+grow(sim_buf *b, size_t n)
 {
     if (b->oom) return -1;
-    if (b->len + n + 1 <= b->cap) return 0;
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->len + n + 1)
         cap *= 2;
@@ -147,7 +165,14 @@ reserve(sim_buf *b, size_t n)
     return 0;
 }
 
-static int
+/* Room for n more bytes and the NUL. */
+static inline int
+reserve(sim_buf *b, size_t n)
+{
+    return b->len + n + 1 <= b->cap ? 0 : grow(b, n);
+}
+
+static inline int
 put(sim_buf *b, const void *p, size_t n)
 {
     if (reserve(b, n)) return -1;
@@ -156,37 +181,59 @@ put(sim_buf *b, const void *p, size_t n)
     return 0;
 }
 
-/* A JSON string literal of s[0..n) as json-c writes it. */
+/* A JSON string literal of s[0..n) as json-c writes it, after the byte lead
+ * and before trail when they are not 0 (a key's ',' and ':'). Plain runs go
+ * 8 bytes at a time (sim_json_special8); the room reserved always covers the
+ * rest of s as plain bytes, so whole words can be stored. */
 static int
-put_str(sim_buf *b, const char *s, size_t n, const unsigned char *esc)
+put_str(sim_buf *b, const char *s, size_t n, const unsigned char *esc, int slash, char lead,
+        char trail)
 {
     static const char hex[] = "0123456789abcdef";
-    if (reserve(b, 1)) return -1;
-    b->data[b->len++] = '"';
-    while (n) {
-        size_t chunk = n < 4096 ? n : 4096; /* bounds the worst-case reserve */
-        if (reserve(b, chunk * 6 + 1)) return -1;
-        char *d = b->data + b->len;
-        for (size_t i = 0; i < chunk; i++) {
-            unsigned char c = (unsigned char)s[i], e = esc[c];
-            if (!e) {
-                *d++ = (char)c;
-            } else if (e != 'u') {
-                d[0] = '\\';
-                d[1] = (char)e;
-                d += 2;
-            } else {
-                memcpy(d, "\\u00", 4);
-                d[4] = hex[c >> 4];
-                d[5] = hex[c & 15];
-                d += 6;
+    if (reserve(b, n + 4)) return -1;
+    char *d = b->data + b->len;
+    if (lead) *d++ = lead;
+    *d++ = '"';
+    size_t i = 0;
+    while (i < n) {
+        if (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            memcpy(d, &w, 8); /* fits: i + 8 <= n */
+            uint64_t m = sim_json_special8(w, slash);
+            if (!m) {
+                d += 8;
+                i += 8;
+                continue;
             }
+            size_t plain = (size_t)__builtin_ctzll(m) >> 3;
+            d += plain;
+            i += plain;
         }
+        unsigned char c = (unsigned char)s[i++], e = esc[c];
+        if (!e) {
+            *d++ = (char)c;
+            continue;
+        }
+        /* room for this escape and the rest as plain bytes (the next
+         * escape checks again) */
         b->len = (size_t)(d - b->data);
-        s += chunk;
-        n -= chunk;
+        if (reserve(b, 6 + (n - i) + 2)) return -1;
+        d = b->data + b->len;
+        if (e != 'u') {
+            d[0] = '\\';
+            d[1] = (char)e;
+            d += 2;
+        } else {
+            memcpy(d, "\\u00", 4);
+            d[4] = hex[c >> 4];
+            d[5] = hex[c & 15];
+            d += 6;
+        }
     }
-    b->data[b->len++] = '"';
+    *d++ = '"';
+    if (trail) *d++ = trail;
+    b->len = (size_t)(d - b->data);
     return 0;
 }
 
@@ -249,41 +296,58 @@ put_foreign(sim_buf *b, json_object *o, json_object_to_json_string_fn *fn, int l
     return put(b, jt_pb->buf, (size_t)jt_pb->bpos);
 }
 
-static int write_node(sim_buf *b, json_object *o, int level, int flags);
+/* One serialisation: the buffer and what the flags decide. */
+typedef struct wctx {
+    sim_buf *b;
+    int flags, slash;
+    const unsigned char *esc;
+} wctx;
+
+static int write_node(wctx *w, json_object *o, int level);
 
 static int
-write_object(sim_buf *b, json_object *o, int level, int flags)
+write_object(wctx *w, json_object *o, int level)
 {
-    const unsigned char *esc = jt.esc[(flags & JSON_C_TO_STRING_NOSLASHESCAPE) != 0];
+    sim_buf *b = w->b;
     if (put(b, "{", 1)) return -1;
-    int first = 1;
+    char lead = 0;
     for (struct lh_entry *e = json_object_get_object(o)->head; e; e = e->next) {
-        if (!first && put(b, ",", 1)) return -1;
-        first = 0;
         const char *k = lh_entry_k(e);
-        json_object *v = lh_entry_v(e);
-        if (put_str(b, k, strlen(k), esc) || put(b, ":", 1)) return -1;
-        if (write_node(b, v, level + 1, flags)) return -1;
+        if (put_str(b, k, strlen(k), w->esc, w->slash, lead, ':')) return -1;
+        if (write_node(w, lh_entry_v(e), level + 1)) return -1;
+        lead = ',';
     }
     return put(b, "}", 1);
 }
 
 static int
-write_array(sim_buf *b, json_object *o, int level, int flags)
+write_array(wctx *w, json_object *o, int level)
 {
     const struct array_list *a = json_object_get_array(o);
-    if (put(b, "[", 1)) return -1;
+    if (put(w->b, "[", 1)) return -1;
     for (size_t i = 0; i < a->length; i++) {
-        if (i && put(b, ",", 1)) return -1;
-        if (write_node(b, a->array[i], level + 1, flags)) return -1;
+        if (i && put(w->b, ",", 1)) return -1;
+        if (write_node(w, a->array[i], level + 1)) return -1;
     }
-    return put(b, "]", 1);
+    return put(w->b, "]", 1);
 }
 
 static int
-write_node(sim_buf *b, json_object *o, int level, int flags)
+write_string(wctx *w, json_object *o)
 {
-    if (!o) return put(b, "null", 4);
+    if (jt.peek) {
+        const struct jt_string *h = (const void *)o;
+        if (h->len >= 0) return put_str(w->b, h->c.idata, (size_t)h->len, w->esc, w->slash, 0, 0);
+        return put_str(w->b, h->c.pdata, (size_t)-h->len, w->esc, w->slash, 0, 0);
+    }
+    return put_str(w->b, json_object_get_string(o), (size_t)json_object_get_string_len(o), w->esc,
+                   w->slash, 0, 0);
+}
+
+static int
+write_node(wctx *w, json_object *o, int level)
+{
+    if (!o) return put(w->b, "null", 4);
     enum json_type t;
     if (jt.peek) {
         const struct jt_head *h = (const void *)o;
@@ -292,32 +356,30 @@ write_node(sim_buf *b, json_object *o, int level, int flags)
         if ((unsigned)t >= JT_NTYPES || fn != jt.def[t]) {
             if (fn == jt.uds || fn == json_object_userdata_to_json_string) {
                 const char *s = h->userdata; /* a parsed double's own text */
-                return put(b, s, strlen(s));
+                return put(w->b, s, strlen(s));
             }
-            return put_foreign(b, o, fn, level, flags);
+            return put_foreign(w->b, o, fn, level, w->flags);
         }
-        if (t == json_type_double) return put_foreign(b, o, fn, level, flags);
+        if (t == json_type_double) return put_foreign(w->b, o, fn, level, w->flags);
     } else {
         t = json_object_get_type(o);
-        if (json_object_get_userdata(o)) return put_foreign(b, o, NULL, level, flags);
+        if (json_object_get_userdata(o)) return put_foreign(w->b, o, NULL, level, w->flags);
         if (t == json_type_double) /* json-c's own formatting (format: NULL) */
-            return put_foreign(b, o, json_object_double_to_json_string, level, flags);
+            return put_foreign(w->b, o, json_object_double_to_json_string, level, w->flags);
     }
     switch (t) {
     case json_type_object:
-        return write_object(b, o, level, flags);
+        return write_object(w, o, level);
     case json_type_array:
-        return write_array(b, o, level, flags);
-    case json_type_string: {
-        const unsigned char *esc = jt.esc[(flags & JSON_C_TO_STRING_NOSLASHESCAPE) != 0];
-        return put_str(b, json_object_get_string(o), (size_t)json_object_get_string_len(o), esc);
-    }
+        return write_array(w, o, level);
+    case json_type_string:
+        return write_string(w, o);
     case json_type_int:
-        return put_int(b, o);
+        return put_int(w->b, o);
     case json_type_boolean:
-        return json_object_get_boolean(o) ? put(b, "true", 4) : put(b, "false", 5);
+        return json_object_get_boolean(o) ? put(w->b, "true", 4) : put(w->b, "false", 5);
     default:
-        return put_foreign(b, o, NULL, level, flags);
+        return put_foreign(w->b, o, NULL, level, w->flags);
     }
 }
 
@@ -325,13 +387,16 @@ int
 sim_json_write(sim_buf *b, json_object *o, int flags)
 {
     pthread_once(&jt_once, jt_init);
+    if (b->oom) return -1;
     int rc;
     if (flags & ~JSON_C_TO_STRING_NOSLASHESCAPE) { /* spaced, pretty, nozero: json-c's */
         size_t n = 0;
         const char *s = o ? json_object_to_json_string_length(o, flags, &n) : "null";
         rc = s ? put(b, s, o ? n : 4) : -1;
     } else {
-        rc = write_node(b, o, 0, flags);
+        int slash = !(flags & JSON_C_TO_STRING_NOSLASHESCAPE);
+        wctx w = {.b = b, .flags = flags, .slash = slash, .esc = jt.esc[!slash]};
+        rc = write_node(&w, o, 0);
     }
     if (b->data && b->len < b->cap) b->data[b->len] = '\0';
     return b->oom ? -1 : rc;

@@ -46,6 +46,197 @@ static _Thread_local json_object **jp_stack; /* elements of the open arrays */
 static _Thread_local size_t jp_sn, jp_scap;
 static _Thread_local size_t jp_nfast, jp_ntok;
 
+/* Keys that nearly every stored object repeats are inserted as constant
+ * strings (JSON_C_OBJECT_ADD_CONSTANT_KEY: json-c neither copies nor frees
+ * them), saving a strdup and a free per key. The tree reads the same through
+ * every json-c call. */
+static const char *const common_keys[] = {
+    ".",
+    "a",
+    "app",
+    "annotations",
+    "apiVersion",
+    "args",
+    "b",
+    "blockOwnerDeletion",
+    "code",
+    "command",
+    "conditions",
+    "configMap",
+    "containerID",
+    "containerPort",
+    "containerStatuses",
+    "containers",
+    "continue",
+    "controller",
+    "cpu",
+    "creationTimestamp",
+    "data",
+    "defaultMode",
+    "deletionGracePeriodSeconds",
+    "deletionTimestamp",
+    "details",
+    "dnsPolicy",
+    "downwardAPI",
+    "effect",
+    "enableServiceLinks",
+    "env",
+    "exitCode",
+    "expirationSeconds",
+    "f:a",
+    "f:annotations",
+    "f:app",
+    "f:b",
+    "f:conditions",
+    "f:containers",
+    "f:data",
+    "f:dnsPolicy",
+    "f:enableServiceLinks",
+    "f:env",
+    "f:finalizers",
+    "f:image",
+    "f:imagePullPolicy",
+    "f:k",
+    "f:labels",
+    "f:metadata",
+    "f:name",
+    "f:operatingMode",
+    "f:ownerReferences",
+    "f:podTemplate",
+    "f:replicas",
+    "f:resources",
+    "f:restartPolicy",
+    "f:schedulerName",
+    "f:securityContext",
+    "f:service",
+    "f:serviceFQDN",
+    "f:shutdownPolicy",
+    "f:spec",
+    "f:status",
+    "f:terminationGracePeriodSeconds",
+    "f:terminationMessagePath",
+    "f:terminationMessagePolicy",
+    "fieldPath",
+    "fieldRef",
+    "fieldsType",
+    "fieldsV1",
+    "finalizers",
+    "finishedAt",
+    "generateName",
+    "generation",
+    "hostIP",
+    "image",
+    "imageID",
+    "imagePullPolicy",
+    "items",
+    "k",
+    "key",
+    "kind",
+    "labels",
+    "lastProbeTime",
+    "lastState",
+    "lastTransitionTime",
+    "limits",
+    "managedFields",
+    "manager",
+    "matchLabels",
+    "memory",
+    "message",
+    "metadata",
+    "mountPath",
+    "name",
+    "namespace",
+    "nodeName",
+    "observedGeneration",
+    "operatingMode",
+    "operation",
+    "operator",
+    "ownerReferences",
+    "path",
+    "phase",
+    "podIP",
+    "podIPs",
+    "podTemplate",
+    "ports",
+    "preemptionPolicy",
+    "priority",
+    "projected",
+    "protocol",
+    "qosClass",
+    "readOnly",
+    "ready",
+    "reason",
+    "replicas",
+    "requests",
+    "resourceVersion",
+    "resources",
+    "restartCount",
+    "restartPolicy",
+    "running",
+    "sandboxTemplateRef",
+    "schedulerName",
+    "securityContext",
+    "selector",
+    "service",
+    "serviceAccount",
+    "serviceAccountName",
+    "serviceAccountToken",
+    "serviceFQDN",
+    "shutdownPolicy",
+    "sources",
+    "spec",
+    "startTime",
+    "started",
+    "startedAt",
+    "state",
+    "status",
+    "subresource",
+    "template",
+    "terminated",
+    "terminationGracePeriodSeconds",
+    "terminationMessagePath",
+    "terminationMessagePolicy",
+    "time",
+    "tolerationSeconds",
+    "tolerations",
+    "type",
+    "uid",
+    "value",
+    "volumeMounts",
+    "volumes",
+    "waiting",
+};
+#define KEY_SLOTS 1024 /* power of two, > 4x the keys: short probe chains */
+#define NKEYS     (sizeof common_keys / sizeof *common_keys)
+static uint16_t key_slot[KEY_SLOTS]; /* index + 1 into common_keys, 0 = empty */
+static uint8_t key_len[NKEYS];
+/* json-c's hash of each key, valid for tables hashing with key_hash_fn
+ * (json-c seeds its string hash once per process; a table made after
+ * json_global_set_string_hash has another function and is not matched). */
+static unsigned long key_lh_hash[NKEYS];
+static lh_hash_fn *key_hash_fn;
+
+/* Cheap and good enough for a fixed set: length and three bytes. */
+static inline unsigned
+key_hash(const char *k, size_t n)
+{
+    return ((unsigned)n * 131u + (unsigned char)k[0] * 31u + (unsigned char)k[n - 1] * 7u +
+            (unsigned char)k[n / 2]) &
+           (KEY_SLOTS - 1);
+}
+
+/* The index of k[0..n) in common_keys, or -1. */
+static int
+common_key(const char *k, size_t n)
+{
+    if (n == 0 || n > 64) return -1;
+    for (unsigned h = key_hash(k, n);; h = (h + 1) & (KEY_SLOTS - 1)) {
+        unsigned i = key_slot[h];
+        if (!i) return -1;
+        if (key_len[i - 1] == n && !memcmp(common_keys[i - 1], k, n)) return (int)i - 1;
+    }
+}
+
 /* The tokener parses numbers in the "C" locale (uselocale); so does strtod_l. */
 static locale_t jp_c_locale;
 static pthread_once_t jp_once = PTHREAD_ONCE_INIT;
@@ -54,6 +245,22 @@ static void
 jp_init(void)
 {
     jp_c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    for (size_t i = 0; i < sizeof common_keys / sizeof *common_keys; i++) {
+        size_t n = strlen(common_keys[i]);
+        key_len[i] = (uint8_t)n;
+        unsigned h = key_hash(common_keys[i], n);
+        while (key_slot[h])
+            h = (h + 1) & (KEY_SLOTS - 1);
+        key_slot[h] = (uint16_t)(i + 1);
+    }
+    json_object *probe = json_object_new_object();
+    if (probe) {
+        struct lh_table *t = json_object_get_object(probe);
+        key_hash_fn = t->hash_fn;
+        for (size_t i = 0; i < NKEYS; i++)
+            key_lh_hash[i] = lh_get_hash(t, common_keys[i]);
+        json_object_put(probe);
+    }
 }
 
 void
@@ -93,7 +300,9 @@ str_reserve(size_t n)
 static inline void
 skip_ws(jp *j)
 {
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
+    /* canonical text has none: one compare for the common case */
+    while (j->p < j->end && (unsigned char)*j->p <= ' ' &&
+           (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
         j->p++;
 }
 
@@ -120,7 +329,7 @@ hex4(const char *s, unsigned *out)
 
 /* Decode escapes from j->p (inside a string, n bytes already plain) into
  * jp_str; j->p ends after the closing quote. */
-static int
+__attribute__((noinline)) static int
 decode_str(jp *j, const char *start, size_t *len)
 {
     const char *q = j->p, *e = j->end;
@@ -202,11 +411,22 @@ decode_str(jp *j, const char *start, size_t *len)
 
 /* A string body from j->p (after the opening quote): *s and *len point into the
  * input when it has no escapes, else into jp_str. */
-static int
+static inline int
 scan_str(jp *j, const char **s, size_t *len)
 {
     const char *start = j->p, *q = start, *e = j->end;
-    while (q < e) {
+    for (;;) {
+        while (e - q >= 8) { /* to the next '"', '\\' or control byte */
+            uint64_t w;
+            memcpy(&w, q, 8);
+            uint64_t m = sim_json_special8(w, 0);
+            if (m) {
+                q += __builtin_ctzll(m) >> 3;
+                break;
+            }
+            q += 8;
+        }
+        if (q >= e) return -1;
         unsigned char c = (unsigned char)*q;
         if (c == '"') {
             *s = start;
@@ -223,7 +443,6 @@ scan_str(jp *j, const char **s, size_t *len)
         if (c < 0x20) return -1; /* raw control bytes: the tokener keeps them */
         q++;
     }
-    return -1;
 }
 
 static json_object *
@@ -292,15 +511,18 @@ parse_number(jp *j)
 
 static json_object *parse_value(jp *j);
 
-/* Is key (NUL-terminated) already in o? */
+/* Is key (NUL-terminated; common_keys[ck] when ck >= 0) already in o? */
 static int
-has_key(json_object *o, const char *key)
+has_key(json_object *o, const char *key, int ck)
 {
     struct lh_table *t = json_object_get_object(o);
-    if (t->count >= LINEAR_KEYS) return lh_table_lookup_entry(t, key) != NULL;
+    if (t->count >= LINEAR_KEYS)
+        return (ck >= 0 && t->hash_fn == key_hash_fn
+                    ? lh_table_lookup_entry_w_hash(t, key, key_lh_hash[ck])
+                    : lh_table_lookup_entry(t, key)) != NULL;
     for (struct lh_entry *e = t->head; e; e = e->next) {
         const char *k = lh_entry_k(e);
-        if (k[0] == key[0] && !strcmp(k, key)) return 1;
+        if (k == key || (k[0] == key[0] && !strcmp(k, key))) return 1;
     }
     return 0;
 }
@@ -316,32 +538,49 @@ parse_object(jp *j)
         j->p++;
         return o;
     }
-    char kbuf[64]; /* the key, NUL-terminated, while its value is parsed */
-    char *key = NULL;
+    char kbuf[64];      /* the key, NUL-terminated, while its value is parsed */
+    char *owned = NULL; /* a longer key's copy */
     for (;;) {
-        const char *k;
+        const char *k, *key;
         size_t klen;
         if (j->p >= j->end || *j->p != '"') goto fail;
         j->p++;
         if (scan_str(j, &k, &klen)) goto fail;
-        key = klen < sizeof kbuf ? kbuf : malloc(klen + 1);
-        if (!key) goto fail;
-        memcpy(key, k, klen);
-        key[klen] = '\0';
-        if (has_key(o, key)) goto fail; /* the tokener keeps the last value */
+        int ck = common_key(k, klen);
+        if (ck >= 0) {
+            key = common_keys[ck];
+        } else {
+            char *copy = klen < sizeof kbuf ? kbuf : (owned = malloc(klen + 1));
+            if (!copy) goto fail;
+            memcpy(copy, k, klen);
+            copy[klen] = '\0';
+            key = copy;
+        }
+        if (has_key(o, key, ck)) goto fail; /* the tokener keeps the last value */
         skip_ws(j);
         if (j->p >= j->end || *j->p != ':') goto fail;
         j->p++;
         skip_ws(j);
         json_object *v = parse_value(j);
         if (j->fail) goto fail;
-        /* json-c copies the key (the tokener's add looks it up first) */
-        if (json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW)) {
+        /* The tokener's add looks each key up first and copies it. A common
+         * key is inserted as a constant with its hash known; any other is
+         * copied by json-c. */
+        struct lh_table *t = json_object_get_object(o);
+        int rc =
+            ck >= 0 && t->hash_fn == key_hash_fn
+                ? lh_table_insert_w_hash(t, key, v, key_lh_hash[ck], JSON_C_OBJECT_ADD_CONSTANT_KEY)
+                : json_object_object_add_ex(o, key, v,
+                                            JSON_C_OBJECT_ADD_KEY_IS_NEW |
+                                                (ck >= 0 ? JSON_C_OBJECT_ADD_CONSTANT_KEY : 0));
+        if (rc) {
             json_object_put(v);
             goto fail;
         }
-        if (key != kbuf) free(key);
-        key = NULL;
+        if (owned) {
+            free(owned);
+            owned = NULL;
+        }
         skip_ws(j);
         if (j->p >= j->end) goto fail;
         if (*j->p == ',') {
@@ -354,7 +593,7 @@ parse_object(jp *j)
         return o;
     }
 fail:
-    if (key != kbuf) free(key);
+    free(owned);
     json_object_put(o);
     return jp_failed(j);
 }
