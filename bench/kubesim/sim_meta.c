@@ -1,5 +1,6 @@
 /* sim_meta.c - ObjectMeta helpers (see sim_meta.h). */
 #include "bench/kubesim/sim_meta.h"
+#include "bench/kubesim/sim_patch.h"
 
 #include "core/jx.h"
 #include "core/timeutil.h"
@@ -8,6 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* v is the JSON string want. */
+static int
+str_node_is(json_object *v, const char *want)
+{
+    return json_object_is_type(v, json_type_string) &&
+           (size_t)json_object_get_string_len(v) == strlen(want) &&
+           !strcmp(json_object_get_string(v), want);
+}
 
 uint64_t
 sim_rand(uint64_t *s)
@@ -130,6 +140,13 @@ sim_json_copy(json_object *o)
 json_object *
 sim_meta_reorder(json_object *o, const char *kind, const char *api_version)
 {
+    /* already so (every object derived from a stored one): nothing to do */
+    struct lh_table *t = json_object_get_object(o);
+    struct lh_entry *e1 = t ? lh_table_head(t) : NULL;
+    struct lh_entry *e2 = e1 ? lh_entry_next(e1) : NULL;
+    if (e2 && !strcmp(lh_entry_k(e1), "kind") && !strcmp(lh_entry_k(e2), "apiVersion") &&
+        str_node_is(lh_entry_v(e1), kind) && str_node_is(lh_entry_v(e2), api_version))
+        return o;
     json_object *n = json_object_new_object();
     if (!n) return o;
     json_object_object_add(n, "kind", json_object_new_string(kind));
@@ -356,6 +373,120 @@ out:
     return n;
 }
 
+/* Add member k, new to o (takes v). */
+static void
+add_known(json_object *o, const char *k, json_object *v)
+{
+    sim_json_add_new(o, k, v);
+}
+
+/* ---- "does the manager own these fields already?" without building them ----
+ * The checks below mirror write_fields / fields_of / fields_of_array key by
+ * key and answer whether merge_fields(fv, <what those build>) would return fv
+ * unchanged. They may answer no when unsure (the caller then builds the
+ * fields); they never answer yes wrongly. */
+
+/* fv's member key (an object), or NULL. */
+static json_object *
+fv_child(json_object *fv, const char *key)
+{
+    json_object *d = NULL;
+    if (!json_object_object_get_ex(fv, key, &d) || !json_object_is_type(d, json_type_object))
+        return NULL;
+    return d;
+}
+
+/* "<prefix><s><suffix>" as snprintf into a 512-byte buffer would leave it
+ * (without snprintf's cost: this runs on every write). */
+static const char *
+fkey(char buf[512], const char *prefix, const char *s, const char *suffix)
+{
+    size_t n = 0;
+    for (const char *const *p = (const char *const[]){prefix, s, suffix, NULL}; *p; p++) {
+        size_t l = strlen(*p);
+        if (l > 511 - n) l = 511 - n;
+        memcpy(buf + n, *p, l);
+        n += l;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+static int cover_array(json_object *fv, json_object *a, int depth);
+
+/* Is fields_of(v, depth) covered by fv? */
+static int
+cover_of(json_object *fv, json_object *v, int depth)
+{
+    if (depth > 32 || !json_object_is_type(v, json_type_object)) return 1; /* {} */
+    if (depth > 0 && !fv_child(fv, ".")) return 0;
+    char key[512];
+    json_object_object_foreach(v, k, c)
+    {
+        if (depth == 0 && (!strcmp(k, "apiVersion") || !strcmp(k, "kind"))) continue;
+        json_object *d = fv_child(fv, fkey(key, "f:", k, ""));
+        if (!d) return 0;
+        if (json_object_is_type(c, json_type_object) && !cover_of(d, c, depth + 1)) return 0;
+        if (json_object_is_type(c, json_type_array) && !cover_array(d, c, depth + 1)) return 0;
+    }
+    return 1;
+}
+
+/* Is fields_of_array(a, depth) covered by fv? */
+static int
+cover_array(json_object *fv, json_object *a, int depth)
+{
+    char key[512];
+    size_t n = json_object_array_length(a);
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(a, i);
+        const char *nm = json_object_is_type(e, json_type_object) ? jx_str(e, "name") : NULL;
+        if (!nm) return 1; /* the list stops here */
+        json_object *d = fv_child(fv, fkey(key, "k:{\"name\":\"", nm, "\"}"));
+        if (!d || !cover_of(d, e, depth + 1)) return 0;
+    }
+    return 1;
+}
+
+/* Is write_fields(src, subresource) non-empty and covered by fv? */
+static int
+src_covered(json_object *fv, json_object *src, const char *subresource)
+{
+    static const char *const keep[] = {"generateName", "labels", "annotations", "finalizers",
+                                       "ownerReferences"};
+    char key[512], mk[512];
+    int any = 0;
+    if (!json_object_is_type(src, json_type_object)) return 0;
+    json_object_object_foreach(src, k, v)
+    {
+        if (!strcmp(k, "apiVersion") || !strcmp(k, "kind") || v == NULL) continue;
+        int is_status = !strcmp(k, "status");
+        if (subresource ? !is_status : is_status) continue;
+        fkey(key, "f:", k, "");
+        if (!strcmp(k, "metadata")) {
+            json_object *d = NULL;
+            for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
+                json_object *x = NULL;
+                if (!json_object_is_type(v, json_type_object) ||
+                    !json_object_object_get_ex(v, keep[i], &x) || !x)
+                    continue;
+                if (!d && !(d = fv_child(fv, key))) return 0;
+                json_object *dm = fv_child(d, fkey(mk, "f:", keep[i], ""));
+                if (!dm || (json_object_is_type(x, json_type_object) && !cover_of(dm, x, 1)))
+                    return 0;
+            }
+            if (d) any = 1;
+            continue;
+        }
+        json_object *d = fv_child(fv, key);
+        if (!d) return 0;
+        any = 1;
+        if (json_object_is_type(v, json_type_object) && !cover_of(d, v, 1)) return 0;
+        if (json_object_is_type(v, json_type_array) && !cover_array(d, v, 1)) return 0;
+    }
+    return any;
+}
+
 /* A new managedFields entry: e's keys in order with the given values set
  * (NULL: keep e's), then those e lacked in the order fieldsV1, time,
  * apiVersion - as setting them one by one on e would leave it. */
@@ -371,15 +502,16 @@ entry_with(json_object *e, json_object *fields, const char *time, const char *ap
             nv = json_object_get(fields);
             has_f = 1;
         } else if (time && !strcmp(k, "time")) {
-            nv = json_object_new_string(time);
+            nv = str_node_is(v, time) ? json_object_get(v) : json_object_new_string(time);
             has_t = 1;
         } else if (api_version && !strcmp(k, "apiVersion")) {
-            nv = json_object_new_string(api_version);
+            nv = str_node_is(v, api_version) ? json_object_get(v)
+                                             : json_object_new_string(api_version);
             has_av = 1;
         } else {
             nv = json_object_get(v);
         }
-        json_object_object_add_ex(n, k, nv, JSON_C_OBJECT_ADD_KEY_IS_NEW);
+        add_known(n, k, nv);
     }
     if (fields && !has_f) json_object_object_add(n, "fieldsV1", json_object_get(fields));
     if (time && !has_t) json_object_object_add(n, "time", json_object_new_string(time));
@@ -469,62 +601,69 @@ sim_meta_managed(json_object *obj, json_object *fields_src, const char *manager,
     json_object *cur = NULL;
     json_object_object_get_ex(meta, "managedFields", &cur);
     json_object *mf = json_object_is_type(cur, json_type_array) ? cur : NULL;
-    json_object *f = write_fields(fields_src, subresource);
-    if (json_object_object_length(f) == 0) {
-        json_object_put(f);
-        if (mf) {
-            json_object *p = prune_managed(mf, obj);
-            if (p != mf || json_object_array_length(p) == 0)
-                set_managed(meta, p);
-            else
-                json_object_put(p);
+    size_t n = mf ? json_object_array_length(mf) : 0, i;
+    json_object *e = NULL, *old = NULL, *nf = NULL;
+    for (i = 0; i < n; i++) {
+        e = json_object_array_get_idx(mf, i);
+        if (str_is(e, "manager", manager) && str_is(e, "operation", operation) &&
+            str_is(e, "subresource", subresource ? subresource : ""))
+            break;
+    }
+    if (i < n) {
+        old = jx_obj(e, "fieldsV1");
+        /* the common case: the manager sets fields it already owns */
+        if (merge_with_previous && old && src_covered(old, fields_src, subresource))
+            nf = json_object_get(old);
+    }
+    if (!nf) {
+        json_object *f = write_fields(fields_src, subresource);
+        if (json_object_object_length(f) == 0) {
+            json_object_put(f);
+            if (mf) {
+                json_object *p = prune_managed(mf, obj);
+                if (p != mf || json_object_array_length(p) == 0)
+                    set_managed(meta, p);
+                else
+                    json_object_put(p);
+            }
+            return;
         }
-        return;
+        nf = i < n && merge_with_previous && old ? merge_fields(old, f) : json_object_get(f);
+        json_object_put(f);
     }
     char now[32];
     now_cached(now);
-    size_t n = mf ? json_object_array_length(mf) : 0;
     json_object *nmf = NULL;
-    for (size_t i = 0; i < n; i++) {
-        json_object *e = json_object_array_get_idx(mf, i);
-        if (!str_is(e, "manager", manager) || !str_is(e, "operation", operation) ||
-            !str_is(e, "subresource", subresource ? subresource : ""))
-            continue;
-        json_object *old = jx_obj(e, "fieldsV1");
-        json_object *nf = merge_with_previous && old ? merge_fields(old, f) : json_object_get(f);
-        json_object_put(f);
+    if (i < n) {
         json_object *ne = NULL;
         if (nf == old && str_is(e, "time", now) && str_is(e, "apiVersion", api_version))
             ne = json_object_get(e); /* the same second, the same fields */
         else
             ne = entry_with(e, nf, now, api_version);
-        json_object_put(nf);
         if (ne == e) {
             json_object_put(ne);
             nmf = json_object_get(mf);
         } else {
-            nmf = json_object_new_array();
+            nmf = json_object_new_array_ext((int)n);
             for (size_t j = 0; j < n; j++)
                 json_object_array_add(
                     nmf, j == i ? ne : json_object_get(json_object_array_get_idx(mf, j)));
         }
-        break;
-    }
-    if (!nmf) {
-        json_object *e = json_object_new_object();
-        json_object_object_add(e, "manager", json_object_new_string(manager));
-        json_object_object_add(e, "operation", json_object_new_string(operation));
-        json_object_object_add(e, "apiVersion", json_object_new_string(api_version));
-        json_object_object_add(e, "time", json_object_new_string(now));
-        json_object_object_add(e, "fieldsType", json_object_new_string("FieldsV1"));
-        json_object_object_add(e, "fieldsV1", f);
-        if (subresource)
-            json_object_object_add(e, "subresource", json_object_new_string(subresource));
-        nmf = json_object_new_array();
+    } else {
+        json_object *ne = json_object_new_object();
+        add_known(ne, "manager", json_object_new_string(manager));
+        add_known(ne, "operation", json_object_new_string(operation));
+        add_known(ne, "apiVersion", json_object_new_string(api_version));
+        add_known(ne, "time", json_object_new_string(now));
+        add_known(ne, "fieldsType", json_object_new_string("FieldsV1"));
+        add_known(ne, "fieldsV1", json_object_get(nf));
+        if (subresource) add_known(ne, "subresource", json_object_new_string(subresource));
+        nmf = json_object_new_array_ext((int)n + 1);
         for (size_t j = 0; j < n; j++)
             json_object_array_add(nmf, json_object_get(json_object_array_get_idx(mf, j)));
-        json_object_array_add(nmf, e);
+        json_object_array_add(nmf, ne);
     }
+    json_object_put(nf);
     json_object *p = prune_managed(nmf, obj);
     json_object_put(nmf);
     if (p == cur)

@@ -110,14 +110,95 @@ fresh_from_patch(json_object *p)
     return n;
 }
 
+/* The static copy of a well-known key, or NULL (by length first: cheaper
+ * than the strdup + free it saves). */
+static const char *
+known_key(const char *k)
+{
+    static const char *const keys[] = {
+        /* by length */
+        "uid",
+        "kind",
+        "spec",
+        "data",
+        "name",
+        "time",
+        "type",
+        "status",
+        "labels",
+        "reason",
+        "message",
+        "manager",
+        "metadata",
+        "selector",
+        "replicas",
+        "template",
+        "fieldsV1",
+        "namespace",
+        "operation",
+        "apiVersion",
+        "generation",
+        "fieldsType",
+        "finalizers",
+        "conditions",
+        "containers",
+        "annotations",
+        "subresource",
+        "generateName",
+        "managedFields",
+        "resourceVersion",
+        "ownerReferences",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "lastTransitionTime",
+        "observedGeneration",
+        "deletionGracePeriodSeconds",
+    };
+    /* where each length starts in keys[] and how many: edit both together */
+    static const struct {
+        unsigned char first, count;
+    } by_len[32] = {[3] = {0, 1},   [4] = {1, 6},   [6] = {7, 3},   [7] = {10, 2},  [8] = {12, 5},
+                    [9] = {17, 2},  [10] = {19, 6}, [11] = {25, 2}, [12] = {27, 1}, [13] = {28, 1},
+                    [15] = {29, 2}, [17] = {31, 2}, [18] = {33, 2}, [26] = {35, 1}};
+    size_t n = strlen(k);
+    if (n >= 32) return NULL;
+    for (size_t i = by_len[n].first, c = by_len[n].count; c > 0; i++, c--)
+        if (keys[i][0] == k[0] && memcmp(keys[i], k, n) == 0) return keys[i];
+    return NULL;
+}
+
+int
+sim_json_add_new(json_object *o, const char *k, json_object *v)
+{
+    const char *c = known_key(k);
+    int rc = c ? json_object_object_add_ex(
+                     o, c, v, JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY)
+               : json_object_object_add_ex(o, k, v, JSON_C_OBJECT_ADD_KEY_IS_NEW);
+    if (rc == 0) return 0;
+    json_object_put(v);
+    return ERR_NOMEM;
+}
+
 /* Add a value this function made or referenced; the reference is dropped
  * when the add fails. */
 static int
 add_new_key(json_object *o, const char *k, json_object *v)
 {
-    if (json_object_object_add_ex(o, k, v, JSON_C_OBJECT_ADD_KEY_IS_NEW) == 0) return 0;
-    json_object_put(v);
-    return -1;
+    return sim_json_add_new(o, k, v) == 0 ? 0 : -1;
+}
+
+/* Member k of object o: a few strcmp for small objects (patches usually
+ * are) instead of hashing k. Returns 1 when present. */
+static int
+member_get(json_object *o, int small, const char *k, json_object **v)
+{
+    if (!small) return json_object_object_get_ex(o, k, v);
+    for (struct lh_entry *e = lh_table_head(json_object_get_object(o)); e; e = lh_entry_next(e))
+        if (strcmp(lh_entry_k(e), k) == 0) {
+            *v = lh_entry_v(e);
+            return 1;
+        }
+    return 0;
 }
 
 /* doc and p objects: doc's keys in doc's order (deleted ones left out,
@@ -127,15 +208,15 @@ static json_object *
 merge_shared(json_object *doc, json_object *p)
 {
     json_object *res = json_object_new_object();
-    int ok = 1;
+    int ok = 1, np = json_object_object_length(p), small = np <= 4, seen = 0;
 
     if (res == NULL) return NULL;
     json_object_object_foreach(doc, k, dv)
     {
         json_object *pv = NULL, *nv;
-        if (!json_object_object_get_ex(p, k, &pv)) {
+        if (seen == np || !member_get(p, small, k, &pv)) {
             nv = json_object_get(dv);
-        } else if (pv == NULL) {
+        } else if (seen++, pv == NULL) {
             continue; /* deleted */
         } else if (json_object_is_type(pv, json_type_object)) {
             nv = json_object_is_type(dv, json_type_object) ? merge_shared(dv, pv)
@@ -147,6 +228,7 @@ merge_shared(json_object *doc, json_object *p)
         }
         if (add_new_key(res, k, nv) != 0) goto fail;
     }
+    if (seen == np) return res; /* no new keys */
     json_object_object_foreach(p, pk, pv)
     {
         json_object *nv;

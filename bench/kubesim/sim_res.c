@@ -60,12 +60,18 @@ sim_res_new(const char *group, const char *version, const char *plural, const ch
     r->short_names = dup0("");
     r->categories = dup0("");
     r->store_key = dup0(sk);
+    char av[512];
+    if (group && group[0])
+        snprintf(av, sizeof av, "%s/%s", group, version ? version : "");
+    else
+        snprintf(av, sizeof av, "%s", version ? version : "");
+    r->api_version = dup0(av);
     r->namespaced = namespaced;
     r->subres = subres;
     r->hook = hook;
     r->storage_version = 1;
     if (!r->group || !r->version || !r->plural || !r->singular || !r->kind || !r->list_kind ||
-        !r->short_names || !r->categories || !r->store_key) {
+        !r->short_names || !r->categories || !r->store_key || !r->api_version) {
         sim_res_free(r);
         return NULL;
     }
@@ -85,6 +91,7 @@ sim_res_free(sim_res *r)
     free(r->short_names);
     free(r->categories);
     free(r->store_key);
+    free(r->api_version);
     free(r->crd_name);
     free(r->scale_spec);
     free(r->scale_status);
@@ -215,6 +222,13 @@ sim_res_by_kind(const sim_res_table *t, const char *api_version, const char *kin
 const char *
 sim_res_api_version(const sim_res *r, char *buf, size_t len)
 {
+    if (r->api_version && len > 0) { /* made once (this runs on every write) */
+        size_t n = strlen(r->api_version);
+        if (n >= len) n = len - 1;
+        memcpy(buf, r->api_version, n);
+        buf[n] = '\0';
+        return buf;
+    }
     if (r->group[0])
         snprintf(buf, len, "%s/%s", r->group, r->version);
     else

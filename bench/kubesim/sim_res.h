@@ -63,6 +63,7 @@ typedef struct sim_res {
     struct sim_store *store;         /* set by the server */
     unsigned long long watch_events; /* events sent to watchers (metrics) */
     unsigned long long watch_lists;  /* watches with sendInitialEvents (metrics) */
+    char *api_version;               /* "v1" or "group/version" (sim_res_new) */
 } sim_res;
 
 typedef struct sim_res_table {

@@ -28,21 +28,42 @@
 
 /* ---- decoding ---- */
 
-/* o.metadata.<key> (no path parsing: these run on every write). */
-static json_object *
-meta_get(json_object *o, const char *key)
+/* m.<key> as a string (no path parsing: these run on every write). */
+static const char *
+member_str(json_object *m, const char *key)
 {
-    json_object *m = NULL, *v = NULL;
-    if (!json_object_object_get_ex(o, "metadata", &m) || !json_object_object_get_ex(m, key, &v))
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(m, key, &v) || !json_object_is_type(v, json_type_string))
         return NULL;
-    return v;
+    return json_object_get_string(v);
 }
 
-static const char *
-meta_str(json_object *o, const char *key)
+/* o.<key> (NULL when absent, JSON null or o is not an object). */
+static json_object *
+member(json_object *o, const char *key)
 {
-    json_object *v = meta_get(o, key);
-    return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+    json_object *v = NULL;
+    return json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static json_object *
+member_obj(json_object *o, const char *key)
+{
+    json_object *v = member(o, key);
+    return json_object_is_type(v, json_type_object) ? v : NULL;
+}
+
+/* "%llu" without printf (once per write). */
+static const char *
+u64_text(uint64_t v, char out[24])
+{
+    char *p = out + 23;
+    *p = '\0';
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return p;
 }
 
 static void
@@ -461,7 +482,7 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
 {
     char av[256];
     sim__res_av(r, av, sizeof av);
-    json_object *ot = sim_obj_tree(old), *om = jx_obj(ot, "metadata");
+    json_object *ot = sim_obj_tree(old), *om = member_obj(ot, "metadata");
     nobj = sim_meta_reorder(nobj, r->kind, av);
     /* nobj may share untouched subtrees with the stored (immutable) tree
      * (sim_merge_patch_shared, subresource_merge): everything changed in
@@ -496,9 +517,10 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
     sim_core_admit_update(S, r, nobj, sim_obj_tree(old));
     sim_core_normalize(r, nobj);
     json_object *nm = sim__meta_of(nobj);
-    const char *name = jx_str_or(om, "name", "");
+    const char *name = member_str(om, "name");
+    if (!name) name = "";
     /* no new finalizers while deleting */
-    if (jx_get(om, "deletionTimestamp")) {
+    if (member(om, "deletionTimestamp")) {
         json_object *nf = jx_arr(nm, "finalizers"), *of = jx_arr(om, "finalizers");
         sim_buf added = {0};
         size_t n = nf ? json_object_array_length(nf) : 0;
@@ -555,8 +577,9 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
         sim_meta_managed(nobj, fields_src, manager, "Update", av, sub && sub[0] ? sub : NULL,
                          merge_mf);
     /* the last finalizer gone on a deleting object: the object goes */
-    json_object *fins = jx_arr(nm, "finalizers");
-    if (jx_get(nm, "deletionTimestamp") && (!fins || json_object_array_length(fins) == 0) &&
+    json_object *fins = member(nm, "finalizers");
+    if (!json_object_is_type(fins, json_type_array)) fins = NULL;
+    if (member(nm, "deletionTimestamp") && (!fins || json_object_array_length(fins) == 0) &&
         !(r->hook == SIM_HOOK_POD && jx_str(nobj, "spec.nodeName") &&
           jx_int(nm, "deletionGracePeriodSeconds", 0) > 0) &&
         r->hook != SIM_HOOK_NAMESPACE) {
@@ -884,21 +907,23 @@ sim_write_patch(sim_rq *rq)
         return;
     }
     /* resourceVersion in the result is a precondition */
-    const char *prv = meta_str(res, "resourceVersion");
-    char cur[32];
-    snprintf(cur, sizeof cur, "%llu", (unsigned long long)old->rv);
-    if (prv && prv[0] && strcmp(prv, cur) != 0) {
+    json_object *rm = NULL, *ruid = NULL;
+    json_object_object_get_ex(res, "metadata", &rm);
+    const char *prv = member_str(rm, "resourceVersion");
+    char cur[24];
+    if (prv && prv[0] && strcmp(prv, u64_text(old->rv, cur)) != 0) {
         json_object_put(res);
         json_object_put(patch);
         sim_reply_json(rq, 409, sim_status_conflict(r, rq->name), NULL);
         return;
     }
-    const char *puid = meta_str(res, "uid");
-    const char *ouid = meta_str(sim_obj_tree(old), "uid");
-    if (!scale && ouid && (!puid || strcmp(puid, ouid) != 0) && meta_get(res, "uid")) {
+    const char *puid = member_str(rm, "uid");
+    const char *ouid = member_str(jx_obj(sim_obj_tree(old), "metadata"), "uid");
+    if (!scale && ouid && (!puid || strcmp(puid, ouid) != 0) &&
+        json_object_object_get_ex(rm, "uid", &ruid) && ruid) {
         sim_causes c;
         sim_causes_init(&c);
-        json_object *v = meta_get(res, "uid");
+        json_object *v = ruid;
         sim_causes_invalid(&c, "metadata.uid", v, "field is immutable");
         if (core) sim_causes_invalid(&c, "metadata.uid", v, "field is immutable");
         json_object *st = sim_status_invalid(&c, r->kind, r->group, rq->name);
