@@ -197,12 +197,24 @@ settle_outcomes(rec_wp_state *st, const rec_wp_input *in, rec_result *out)
     }
 }
 
-static int
-pod_unschedulable(json_object *sb)
+void
+rec_wp_member_digest(json_object *sb, rec_wp_mfacts *f)
 {
-    json_object *c = rec_cond_find(jx_arr(sb, "status.conditions"), "PodScheduled");
-    return c && strcmp(jx_str_or(c, "status", ""), "False") == 0 &&
-           strcmp(jx_str_or(c, "reason", ""), "Unschedulable") == 0;
+    memset(f, 0, sizeof *f);
+    f->name = jx_str(sb, "metadata.name");
+    f->ns = jx_str(sb, "metadata.namespace");
+    json_object *cref = rec_meta_controller_ref(sb);
+    f->has_ctl = cref != NULL;
+    f->ctl_uid = jx_str(cref, "uid");
+    f->deleting = jx_str(sb, "metadata.deletionTimestamp") != NULL;
+    const char *lt = jx_label(sb, REC_LABEL_LAUNCH_TYPE);
+    f->launch_warm = lt != NULL && strcmp(lt, "warm") == 0;
+    json_object *conds = jx_arr(sb, "status.conditions");
+    f->ready = rec_cond_is_true(conds, "Ready");
+    json_object *c = rec_cond_find(conds, "PodScheduled");
+    f->unschedulable = c && strcmp(jx_str_or(c, "status", ""), "False") == 0 &&
+                       strcmp(jx_str_or(c, "reason", ""), "Unschedulable") == 0;
+    f->created_ms = created_ms(sb);
 }
 
 enum { ST_SAME, ST_COUNTS, ST_NOW };
@@ -292,21 +304,32 @@ rec_warmpool_reconcile(const rec_wp_config *cfg, rec_wp_state *st, const rec_wp_
 
     member *active = in->n_members ? calloc(in->n_members, sizeof *active) : NULL;
     if (in->n_members && active == NULL) return ERR_NOMEM;
+    rec_wp_mfacts *own_facts = NULL;
+    const rec_wp_mfacts *facts = in->facts;
+    if (facts == NULL && in->n_members) {
+        if ((own_facts = malloc(in->n_members * sizeof *own_facts)) == NULL) {
+            free(active);
+            return ERR_NOMEM;
+        }
+        for (size_t i = 0; i < in->n_members; i++)
+            rec_wp_member_digest(in->members[i], &own_facts[i]);
+        facts = own_facts;
+    }
     size_t n_active = 0;
     int64_t terminating = 0;
     int held = 0;
 
     for (size_t i = 0; i < in->n_members; i++) {
         json_object *sb = in->members[i];
-        const char *name = jx_str(sb, "metadata.name");
-        if (name == NULL || strcmp(jx_str_or(sb, "metadata.namespace", ns), ns) != 0) continue;
+        const rec_wp_mfacts *f = &facts[i];
+        const char *name = f->name;
+        if (name == NULL || (f->ns != NULL && strcmp(f->ns, ns) != 0)) continue;
         ssize_t ci = names_find(st->exp.created, st->exp.n_created, name);
         if (ci >= 0) names_del(st->exp.created, &st->exp.n_created, (size_t)ci);
-        json_object *cref = rec_meta_controller_ref(sb);
-        int owned = rec_meta_is_controlled_by(sb, uid);
-        int orphan = cref == NULL;
+        int owned = *uid && f->ctl_uid != NULL && strcmp(f->ctl_uid, uid) == 0;
+        int orphan = !f->has_ctl;
         ssize_t di = names_find(st->exp.deleting, st->exp.n_deleting, name);
-        if (jx_str(sb, "metadata.deletionTimestamp") != NULL) {
+        if (f->deleting) {
             if (di >= 0) names_del(st->exp.deleting, &st->exp.n_deleting, (size_t)di);
             if (owned) terminating++;
             continue;
@@ -329,9 +352,7 @@ rec_warmpool_reconcile(const rec_wp_config *cfg, rec_wp_state *st, const rec_wp_
                 continue;
             }
         }
-        const char *lt = jx_label(sb, REC_LABEL_LAUNCH_TYPE);
-        int need_lt = lt == NULL || strcmp(lt, "warm") != 0;
-        if (orphan || need_lt) {
+        if (orphan || !f->launch_warm) {
             json_object *patch = NULL;
             if (rec_meta_patch_set(&patch, "labels", REC_LABEL_LAUNCH_TYPE, "warm") != 0) {
                 rc = ERR_NOMEM;
@@ -357,12 +378,12 @@ rec_warmpool_reconcile(const rec_wp_config *cfg, rec_wp_state *st, const rec_wp_
                 goto done;
             }
         }
-        int ready = rec_cond_is_true(jx_arr(sb, "status.conditions"), "Ready");
-        int64_t born = created_ms(sb);
+        int ready = f->ready;
+        int64_t born = f->created_ms;
         if (!ready) {
             int64_t age = now - born;
             if (age >= cfg->readiness_grace_ms) {
-                if (pod_unschedulable(sb)) {
+                if (f->unschedulable) {
                     held++;
                 } else {
                     if ((rc = add_delete(out, st, sb, ns, now)) != 0) goto done;
@@ -387,8 +408,7 @@ rec_warmpool_reconcile(const rec_wp_config *cfg, rec_wp_state *st, const rec_wp_
     for (size_t i = 0; i < st->exp.n_deleting;) {
         int listed = 0;
         for (size_t j = 0; j < in->n_members && !listed; j++)
-            listed = strcmp(jx_str_or(in->members[j], "metadata.name", ""),
-                            st->exp.deleting[i].name) == 0;
+            listed = facts[j].name && strcmp(facts[j].name, st->exp.deleting[i].name) == 0;
         if (!listed || now - st->exp.deleting[i].at_ms > EXPECT_TTL_MS)
             names_del(st->exp.deleting, &st->exp.n_deleting, i);
         else
@@ -529,6 +549,7 @@ rec_warmpool_reconcile(const rec_wp_config *cfg, rec_wp_state *st, const rec_wp_
     rep.held_unschedulable = held;
 done:
     free(active);
+    free(own_facts);
     if (report) *report = rep;
     return rc;
 }

@@ -99,6 +99,27 @@ typedef struct rec_wp_state {
 void rec_wp_state_init(rec_wp_state *s);
 void rec_wp_state_fini(rec_wp_state *s);
 
+/* What a pass reads of one member, digested by rec_wp_member_digest. A
+ * pass over ~1,000 members spent most of its time in json-c lookups of
+ * these few fields; the wiring can digest a member once per version (next
+ * to its decoded object) and hand the digests in (rec_wp_input.facts).
+ * Strings are borrowed from the member object and live as long as it does. */
+typedef struct rec_wp_mfacts {
+    const char *name;    /* metadata.name; NULL: not a member the pass can use */
+    const char *ns;      /* metadata.namespace; NULL: taken as the pool's */
+    const char *ctl_uid; /* uid of the controller ownerReference (NULL: none, or no uid) */
+    int has_ctl;         /* a controller ownerReference exists (none: an orphan) */
+    int deleting;        /* metadata.deletionTimestamp is set */
+    int launch_warm;     /* label agents.x-k8s.io/launch-type is "warm" */
+    int ready;           /* condition Ready is True */
+    int unschedulable;   /* condition PodScheduled is False with reason Unschedulable */
+    int64_t created_ms;  /* metadata.creationTimestamp (0: missing or malformed) */
+} rec_wp_mfacts;
+
+/* Digest one member Sandbox into *f (a malformed object gives NULL/0
+ * fields, never an error). */
+void rec_wp_member_digest(json_object *sb, rec_wp_mfacts *f);
+
 typedef struct rec_wp_input {
     json_object *pool;
     json_object *tmpl;
@@ -109,6 +130,9 @@ typedef struct rec_wp_input {
     const rec_outcome *outcomes;
     size_t n_outcomes;
     int64_t now_ms; /* wall clock */
+    /* Optional: facts[i] = rec_wp_member_digest(members[i]) (same count);
+     * NULL: the pass digests the members itself. */
+    const rec_wp_mfacts *facts;
 } rec_wp_input;
 
 /* Counters of the pass, for metrics, logs and tests. */

@@ -375,8 +375,8 @@ run_key(sim *s, keyq *k)
             if (jx_label(s->cache_sb.o[i], REC_LABEL_WARM_POOL)) members[n++] = s->cache_sb.o[i];
         rec_wp_config cfg;
         rec_wp_config_default(&cfg);
-        rec_wp_input in = {s->pool, s->tmpl, members,   n,     cache_lookup,
-                           s,       k->outs, k->n_outs, s->now};
+        rec_wp_input in = {s->pool, s->tmpl, members,   n,      cache_lookup,
+                           s,       k->outs, k->n_outs, s->now, NULL};
         assert_int_equal(rec_warmpool_reconcile(&cfg, &s->wp, &in, &r, NULL), 0);
     } else {
         const char *cname = k->key + 6;

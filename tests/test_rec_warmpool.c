@@ -301,6 +301,7 @@ typedef struct world {
     size_t n_outs;
     int seq;
     int64_t now;
+    int passes; /* odd passes hand in digested facts (rec_wp_input.facts) */
 } world;
 
 static json_object *
@@ -398,7 +399,14 @@ w_pass(world *w, pass_out *o)
         const char *l = jx_label(w->all[i], "agents.x-k8s.io/warm-pool-sandbox");
         if (l && strcmp(l, "59733166") == 0) members[n++] = w->all[i];
     }
-    rec_wp_input in = {w->pool, w->tmpl, members, n, w_lookup, w, w->outs, w->n_outs, w->now};
+    /* Both ways of reading members (the pass digests them, or the caller
+     * hands its digests in) must give the same passes: every scenario runs
+     * through both, alternately. */
+    rec_wp_mfacts facts[64];
+    for (size_t i = 0; i < n; i++)
+        rec_wp_member_digest(members[i], &facts[i]);
+    rec_wp_input in = {w->pool, w->tmpl, members,   n,      w_lookup,
+                       w,       w->outs, w->n_outs, w->now, w->passes++ % 2 ? facts : NULL};
     memset(o, 0, sizeof *o);
     rec_result_init(&o->r);
     assert_int_equal(rec_warmpool_reconcile(&w->cfg, &w->st, &in, &o->r, &o->rep), 0);
@@ -1007,19 +1015,87 @@ test_malformed_inputs(void **state)
             rec_wp_config cfg;
             rec_wp_state_init(&st);
             rec_wp_config_default(&cfg);
-            rec_wp_input in = {pool, tmpl, m, 4, NULL, NULL, NULL, 0, T0};
-            rec_result r;
-            rec_result_init(&r);
-            assert_int_equal(rec_warmpool_reconcile(&cfg, &st, &in, &r, NULL), 0);
-            for (size_t i = 0; i < r.n_writes; i++)
-                assert_string_not_equal(r.writes[i].tag, "wp-create"); /* no usable template */
-            rec_result_fini(&r);
+            rec_wp_mfacts f[4];
+            for (size_t k = 0; k < 4; k++)
+                rec_wp_member_digest(m[k], &f[k]);
+            for (int digested = 0; digested < 2; digested++) {
+                rec_wp_input in = {pool, tmpl, m, 4, NULL, NULL, NULL, 0, T0, digested ? f : NULL};
+                rec_result r;
+                rec_result_init(&r);
+                assert_int_equal(rec_warmpool_reconcile(&cfg, &st, &in, &r, NULL), 0);
+                for (size_t i = 0; i < r.n_writes; i++)
+                    assert_string_not_equal(r.writes[i].tag, "wp-create"); /* no usable template */
+                rec_result_fini(&r);
+            }
             rec_wp_state_fini(&st);
             for (size_t k = 0; k < 4; k++)
                 json_object_put(m[k]);
             json_object_put(pool);
             json_object_put(tmpl);
         }
+}
+
+/* ---- member digests ------------------------------------------------------ */
+
+typedef struct digest_row {
+    const char *name;
+    const char *json;
+    const char *want_name, *want_ns, *want_ctl_uid;
+    int has_ctl, deleting, launch_warm, ready, unschedulable;
+    int64_t created_ms;
+} digest_row;
+
+static const digest_row digest_rows[] = {
+    {"digest-full",
+     "{'metadata':{'name':'p-1','namespace':'ns','creationTimestamp':'2026-01-01T00:00:01Z',"
+     "'labels':{'agents.x-k8s.io/launch-type':'warm'},'ownerReferences':[{'uid':'o','controller':"
+     "false},{'uid':'pu','controller':true}]},'status':{'conditions':[{'type':'PodScheduled',"
+     "'status':'True'},{'type':'Ready','status':'True'}]}}",
+     "p-1", "ns", "pu", 1, 0, 1, 1, 0, 1767225601000},
+    {"digest-orphan-deleting-cold",
+     "{'metadata':{'name':'p-2','deletionTimestamp':'2026-01-01T00:00:02Z','labels':{'agents.x-"
+     "k8s.io/launch-type':'cold'},'ownerReferences':[{'uid':'o'}]},'status':{'conditions':[{"
+     "'type':'Ready','status':'False'},{'type':'PodScheduled','status':'False','reason':"
+     "'Unschedulable'}]}}",
+     "p-2", NULL, NULL, 0, 1, 0, 0, 1, 0},
+    {"digest-controller-without-uid",
+     "{'metadata':{'name':'p-3','ownerReferences':[{'controller':true}]},'status':{'conditions':"
+     "[{'type':'PodScheduled','status':'False','reason':'Other'}]}}",
+     "p-3", NULL, NULL, 1, 0, 0, 0, 0, 0},
+    {"digest-malformed",
+     "{'metadata':{'name':7,'namespace':[],'creationTimestamp':'never','labels':[],"
+     "'ownerReferences':'x','deletionTimestamp':{}},'status':{'conditions':[1,{'type':'Ready'}]}}",
+     NULL, NULL, NULL, 0, 0, 0, 0, 0, 0},
+    {"digest-not-an-object", "[]", NULL, NULL, NULL, 0, 0, 0, 0, 0, 0},
+};
+
+static void
+assert_str_or_null(const char *got, const char *want)
+{
+    if (want == NULL)
+        assert_null(got);
+    else
+        assert_string_equal(got, want);
+}
+
+static void
+test_digest_row(void **state)
+{
+    const digest_row *r = *state;
+    json_object *o = J(r->json);
+    rec_wp_mfacts f;
+    memset(&f, 0x5a, sizeof f); /* every field must be written */
+    rec_wp_member_digest(o, &f);
+    assert_str_or_null(f.name, r->want_name);
+    assert_str_or_null(f.ns, r->want_ns);
+    assert_str_or_null(f.ctl_uid, r->want_ctl_uid);
+    assert_int_equal(f.has_ctl, r->has_ctl);
+    assert_int_equal(f.deleting, r->deleting);
+    assert_int_equal(f.launch_warm, r->launch_warm);
+    assert_int_equal(f.ready, r->ready);
+    assert_int_equal(f.unschedulable, r->unschedulable);
+    assert_int_equal(f.created_ms, r->created_ms);
+    json_object_put(o);
 }
 
 int
@@ -1050,5 +1126,8 @@ main(void)
     t[n++] = (struct CMUnitTest){"pacing", test_pacing, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"malformed-inputs", test_malformed_inputs, NULL, NULL, NULL};
     t[n++] = (struct CMUnitTest){"pool-gone-resets", test_pool_gone_resets_state, NULL, NULL, NULL};
+    for (size_t i = 0; i < sizeof digest_rows / sizeof digest_rows[0]; i++)
+        t[n++] = (struct CMUnitTest){digest_rows[i].name, test_digest_row, NULL, NULL,
+                                     (void *)&digest_rows[i]};
     return _cmocka_run_group_tests("rec_warmpool", t, n, NULL, NULL);
 }
