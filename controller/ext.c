@@ -15,7 +15,9 @@
 #include "pools/pool.h"
 #include "reconciler/claim.h"
 #include "reconciler/template.h"
+#include "reconciler/meta.h"
 #include "reconciler/warmpool.h"
+#include "reconciler/warmpool_members.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -26,20 +28,29 @@ typedef struct ext_shard {
     pool_set *pools;
     ctl_xmap wp;                  /* "ns/pool" -> rec_wp_state* */
     ctl_xmap claims;              /* "ns/claim" -> rec_claim_state* */
-    ctl_xmap members;             /* "ns/pool" -> ctl_xmap* of member name -> mdec* */
+    ctl_xmap members;             /* "ns/pool" -> mcache* */
     _Atomic int64_t pool_pass_ms; /* the shard's last pool pass took this long */
 } ext_shard;
 
-/* A pool member as last decoded, with the stored bytes it came from: the
- * pool pass reads every member each time, and decoding ~1,000 of them was
- * most of its cost (tens of ms on the pool's shard, in front of the claims).
- * Equal bytes give an equal object, so the decoded one is reused. Only the
- * shard's worker touches these objects (json-c counts are not atomic). */
-typedef struct mdec {
-    json_object *obj;
-    size_t len;
-    unsigned char raw[];
-} mdec;
+/* A pool's members as its pass reads them (see reconciler/warmpool_members.h):
+ * decoded and digested once per version. Between full listings of the
+ * store's pool index it is kept current by the pool's member events
+ * (ctl_ext_process_poolmember) and, in each pass, by re-reading the names
+ * the pass's create expectations are about; a full listing runs on the
+ * first pass, when the pool's generation or its template changed, and at
+ * least every CTL_EXT_POOL_RELIST_MS (it finds what no member event
+ * announces: orphans labelled for the pool, hand-made label changes).
+ * Listing ~1,000 members on every pass was most of the pool pass's cost.
+ * Only the shard's worker touches these objects (json-c counts are not
+ * atomic). */
+typedef struct mcache {
+    rec_wp_members *m;
+    int64_t listed_ms; /* monotonic ms of the last full listing (0: never / failed) */
+    int64_t pool_gen;  /* the pool's metadata.generation then */
+    char tmpl_rv[32];  /* its template's metadata.resourceVersion then */
+    char hash[9];      /* NameHash of the pool's name (the members' label value) */
+    int observed;      /* pools/ was fed with every member of a full listing */
+} mcache;
 
 struct ctl_ext {
     int n;
@@ -107,19 +118,11 @@ free_wp(void *v)
 }
 
 static void
-free_mdec(void *v)
-{
-    mdec *d = v;
-    if (d) json_object_put(d->obj);
-    free(d);
-}
-
-static void
 free_members(void *v)
 {
-    if (v == NULL) return;
-    ctl_xmap_fini(v, free_mdec);
-    free(v);
+    mcache *c = v;
+    if (c) rec_wp_members_free(c->m);
+    free(c);
 }
 
 static void
@@ -231,47 +234,110 @@ on_item(const store_item *it, void *udata)
     return 0;
 }
 
-/* Members of one pool pass: decoded objects reused from the previous pass
- * when their stored bytes are unchanged (see mdec). */
-typedef struct memlist {
-    objlist l;
-    ctl_xmap *prev; /* last pass's cache (entries are moved out) */
-    ctl_xmap *next; /* this pass's cache (may be NULL: no caching) */
-} memlist;
+/* ---- pool members ------------------------------------------------------------- */
+
+static mcache *
+mcache_get(ext_shard *s, const char *key, const char *pool, int create)
+{
+    mcache *c = ctl_xmap_get(&s->members, key);
+    if (c || !create) return c;
+    if ((c = calloc(1, sizeof *c)) == NULL) return NULL;
+    if ((c->m = rec_wp_members_new()) == NULL || ctl_xmap_put(&s->members, key, c, NULL) != 0) {
+        free_members(c);
+        return NULL;
+    }
+    namehash_hex(pool, c->hash);
+    return c;
+}
+
+/* Decode a stored member and hold it (when it still carries the pool's
+ * label) or drop it (when not). *obj_out (may be NULL): the decoded object,
+ * borrowed from the cache or from the reader's bag. */
+static int
+mcache_take(reader *rd, mcache *c, const store_item *it, json_object **obj_out)
+{
+    json_object *o = NULL;
+    if (obj_out) *obj_out = NULL;
+    if (store_decode(it, &o) != 0) { /* damaged entry: not a member */
+        rec_wp_members_del(c->m, it->name);
+        return 0;
+    }
+    const char *l = jx_label(o, REC_LABEL_WARM_POOL);
+    if (l == NULL || strcmp(l, c->hash) != 0) {
+        rec_wp_members_del(c->m, it->name);
+        if (obj_out)
+            *obj_out = bag_add(&rd->held, o);
+        else
+            json_object_put(o);
+        return 0;
+    }
+    int rc = rec_wp_members_put(c->m, it->name, it->data, it->len, o);
+    if (obj_out) *obj_out = rc == 0 ? o : NULL;
+    return rc;
+}
 
 static int
-on_member(const store_item *it, void *udata)
+on_listed(const store_item *it, void *udata)
 {
-    memlist *ml = udata;
-    json_object *o = NULL;
-    mdec *d = ml->prev ? ctl_xmap_del(ml->prev, it->name) : NULL;
-    if (d && (d->len != it->len || memcmp(d->raw, it->data, it->len) != 0)) {
-        free_mdec(d);
-        d = NULL;
+    void **a = udata;
+    reader *rd = a[0];
+    mcache *c = a[1];
+    if (rec_wp_members_same(c->m, it->name, it->data, it->len)) return 0;
+    return mcache_take(rd, c, it, NULL);
+}
+
+/* Bring member `name` up to the store's version (the reader's txn). */
+static int
+mcache_refresh(reader *rd, mcache *c, const char *ns, const char *name)
+{
+    store_item it;
+    int rc = store_get_raw(rd->r, STORE_SANDBOX, ns, name, &it);
+    if (rc == ERR_NOTFOUND) {
+        rec_wp_members_del(c->m, name);
+        return 0;
     }
-    if (d == NULL) {
-        if (store_decode(it, &o) != 0) return 0; /* damaged entry: skip it */
-        d = malloc(sizeof *d + it->len);
-        if (d != NULL) {
-            d->obj = o;
-            d->len = it->len;
-            memcpy(d->raw, it->data, it->len);
-        }
+    if (rc != 0) return rc;
+    if (rec_wp_members_same(c->m, name, it.data, it.len)) return 0;
+    return mcache_take(rd, c, &it, NULL);
+}
+
+/* The pool pass's members: a full listing when due, else the held ones
+ * with the names the pass's create expectations are about (the created
+ * names not yet seen, and this pass's create outcomes) re-read from the
+ * store, so a member created by the pool is counted as soon as the store
+ * has it, as a listing would count it (never an expectation dropped for
+ * a member the set does not hold yet: that would over-create). */
+static int
+mcache_sync(reader *rd, mcache *c, const char *ns, const rec_wp_state *ws, json_object *pool,
+            json_object *tmpl, const rec_outcome *oc, size_t n)
+{
+    int64_t now = time_mono_ms();
+    int64_t gen = jx_int(pool, "metadata.generation", 0);
+    const char *trv = jx_str_or(tmpl, "metadata.resourceVersion", "");
+    if (c->listed_ms == 0 || now - c->listed_ms >= CTL_EXT_POOL_RELIST_MS || gen != c->pool_gen ||
+        strcmp(trv, c->tmpl_rv) != 0) {
+        void *a[2] = {rd, c};
+        c->listed_ms = 0;
+        rec_wp_members_mark(c->m);
+        int rc = store_sandboxes_by_pool(rd->r, ns, c->hash, on_listed, a);
+        if (rc != 0 && rc != ERR_NOTFOUND) return rc; /* the next pass lists again */
+        rec_wp_members_sweep(c->m);
+        c->listed_ms = now;
+        c->pool_gen = gen;
+        snprintf(c->tmpl_rv, sizeof c->tmpl_rv, "%s", trv);
+        return 0;
     }
-    if (d != NULL) { /* else no cache entry: the pass still gets the object */
-        o = json_object_get(d->obj);
-        if (ml->next == NULL || ctl_xmap_put(ml->next, it->name, d, NULL) != 0) free_mdec(d);
+    for (size_t i = 0; i < ws->exp.n_created; i++) {
+        int rc = mcache_refresh(rd, c, ns, ws->exp.created[i].name);
+        if (rc != 0) return rc;
     }
-    if (bag_add(&ml->l.rd->held, o) == NULL) return ERR_NOMEM;
-    objlist *l = &ml->l;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        json_object **v = realloc(l->v, cap * sizeof *v);
-        if (v == NULL) return ERR_NOMEM;
-        l->v = v;
-        l->cap = cap;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = oc[i].err == 0 && oc[i].tag && !strcmp(oc[i].tag, "wp-create")
+                               ? jx_str(oc[i].object, "metadata.name")
+                               : NULL;
+        int rc = name ? mcache_refresh(rd, c, ns, name) : 0;
+        if (rc != 0) return rc;
     }
-    l->v[l->n++] = o;
     return 0;
 }
 
@@ -454,7 +520,6 @@ ctl_ext_process_pool(ctl_manager *m, int shard, const char *ns, const char *name
         return 0;
     }
     rec_wp_state *ws = ctl_xmap_get(&s->wp, k);
-    int first = ws == NULL;
     if (ws == NULL) {
         ws = malloc(sizeof *ws);
         if (ws == NULL || ctl_xmap_put(&s->wp, k, ws, NULL) != 0) {
@@ -466,39 +531,41 @@ ctl_ext_process_pool(ctl_manager *m, int shard, const char *ns, const char *name
     }
     json_object *tmpl =
         rd_get(&rd, STORE_TEMPLATE, ns, jx_str(pool, "spec.sandboxTemplateRef.name"));
-    char hash[9];
-    namehash_hex(name, hash);
-    memlist ml = {{&rd, NULL, 0, 0}, ctl_xmap_del(&s->members, k), calloc(1, sizeof(ctl_xmap))};
-    int lrc = store_sandboxes_by_pool(rd.r, ns, hash, on_member, &ml);
-    if (lrc != 0 && lrc != ERR_NOTFOUND && rd.err == 0) rd.err = lrc;
-    free_members(ml.prev); /* members gone (or changed) since the last pass */
-    if (ml.next && (rd.err != 0 || ctl_xmap_put(&s->members, k, ml.next, NULL) != 0))
-        free_members(ml.next);
-    objlist mem = ml.l;
+    mcache *mc = mcache_get(s, k, name, 1);
+    if (mc == NULL) {
+        rd_end(&rd);
+        return ERR_NOMEM;
+    }
+    int lrc = mcache_sync(&rd, mc, ns, ws, pool, tmpl, oc, n);
+    if (lrc != 0 && rd.err == 0) rd.err = lrc;
     if (rd.err != 0) { /* a partial member list would over-create */
-        free(mem.v);
+        mc->listed_ms = 0;
         return rd_end(&rd);
     }
-    /* The pool's first pass (start-up, or the pool just appeared) feeds
-     * pools/ with every member; afterwards the poolmember keys keep it
-     * current (a stale store read here could re-add a member a claim has
+    size_t n_mem = rec_wp_members_count(mc->m);
+    json_object *const *mem = rec_wp_members_objs(mc->m);
+    /* The pool's first full listing (start-up, or the pool just appeared)
+     * feeds pools/ with every member; afterwards the poolmember keys keep
+     * it current (a stale store read here could re-add a member a claim has
      * just adopted). */
-    if (first)
-        for (size_t i = 0; i < mem.n; i++)
-            if (pool_observe(s->pools, mem.v[i]) != 0) rd.held.nomem = 1;
+    if (!mc->observed) {
+        for (size_t i = 0; i < n_mem; i++)
+            if (pool_observe(s->pools, mem[i]) != 0) rd.held.nomem = 1;
+        mc->observed = !rd.held.nomem;
+    }
     rec_wp_input in = {.pool = pool,
                        .tmpl = tmpl,
-                       .members = mem.v,
-                       .n_members = mem.n,
+                       .members = mem,
+                       .n_members = n_mem,
                        .lookup = lookup_sandbox,
                        .lookup_ud = &rd,
                        .outcomes = oc,
                        .n_outcomes = n,
-                       .now_ms = time_now_ms()};
+                       .now_ms = time_now_ms(),
+                       .facts = rec_wp_members_facts(mc->m)};
     rec_wp_report rep;
     memset(&rep, 0, sizeof rep);
     rc = rec_warmpool_reconcile(&m->ext->wcfg, ws, &in, out, &rep);
-    free(mem.v);
     int rrc = rd_end(&rd);
     atomic_store_explicit(&s->pool_pass_ms, time_mono_ms() - t0, memory_order_relaxed);
     if (rep.creates || rep.deletes)
@@ -524,14 +591,28 @@ ctl_ext_process_poolmember(ctl_manager *m, int shard, const char *ns, const char
     memcpy(pool, name, pl);
     pool[pl] = '\0';
     const char *sbname = colon + 1;
+    char k[CTL_KEY_MAX];
+    snprintf(k, sizeof k, "%s/%s", ns, pool);
+    mcache *mc = mcache_get(s, k, pool, 0); /* held once the pool's first pass listed it */
     reader rd;
     int rc = rd_begin(m, &rd);
     if (rc != 0) return rc;
-    json_object *sb = rd_get(&rd, STORE_SANDBOX, ns, sbname);
+    store_item it;
+    json_object *sb = NULL;
+    int grc = store_get_raw(rd.r, STORE_SANDBOX, ns, sbname, &it);
+    if (grc == 0 && mc && rec_wp_members_same(mc->m, sbname, it.data, it.len))
+        sb = rec_wp_members_get(mc->m, sbname);
+    else if (grc == 0 && mc)
+        grc = mcache_take(&rd, mc, &it, &sb);
+    else if (grc == 0 && store_decode(&it, &sb) == 0)
+        bag_add(&rd.held, sb);
     if (sb) {
         if (pool_observe(s->pools, sb) != 0) rd.held.nomem = 1;
-    } else if (rd.err == 0) {
+    } else if (grc == 0 || grc == ERR_NOTFOUND) { /* gone, or damaged: not adoptable */
         pool_forget(s->pools, ns, sbname);
+        if (mc) rec_wp_members_del(mc->m, sbname);
+    } else if (rd.err == 0) {
+        rd.err = grc;
     }
     rc = rd_end(&rd);
     queue_pool_after(m, shard, ns, pool);

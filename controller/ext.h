@@ -8,11 +8,12 @@
  *   "poolmember/<ns>/<p>:<s>" -> "<ns>/<p>" (p: the pool controlling s, now
  *                             or before the change): feeds the shard's
  *                             pools/ set (pool_observe / pool_forget), then
- *                             queues "pool/<ns>/<p>" after the coalescing
- *                             window (ext.c queue_pool_after), so the member
- *                             events of a burst share one pool pass (each
- *                             pass reads every member); a claim's adoption
- *                             queues the pool pass the same way
+ *                             and the pool's member set (ext.c mcache),
+ *                             then queues "pool/<ns>/<p>" after the
+ *                             coalescing window (ext.c queue_pool_after), so
+ *                             the member events of a burst share one pool
+ *                             pass; a claim's adoption queues the pool pass
+ *                             the same way
  *   "template/<ns>/<t>"    -> the key itself
  * so a pool, its claims and its candidate set share one shard thread.
  *
@@ -28,7 +29,9 @@
  * a claim pass whose report says pool_changed, the pool's key is queued
  * after the coalescing window (20-100 ms: the refill starts within it, and
  * a stream of claims does not turn into back-to-back pool passes). Pool
- * members are decoded once per change (ext.c mdec), not once per pass.
+ * members are decoded and digested once per change (ext.c mcache), not
+ * once per pass, and listed from the store only every
+ * CTL_EXT_POOL_RELIST_MS (or when the pool or its template changed).
  *
  * Return codes: 0, or ERR_* from the store / ERR_NOMEM (the shard retries). */
 #ifndef ASC_CONTROLLER_EXT_H
@@ -50,6 +53,10 @@ typedef struct ctl_ext ctl_ext;
  * events wait DUTY x the last pool pass (within [COALESCE, COALESCE_MAX]). */
 #define CTL_EXT_POOL_DUTY            4
 #define CTL_EXT_POOL_COALESCE_MAX_MS 100
+/* A pool pass lists its members from the store at least this often (and
+ * when the pool's generation or its template changes); in between it uses
+ * the members its member events keep current (ext.c mcache). */
+#define CTL_EXT_POOL_RELIST_MS 10000
 
 /* The file of allowed label domains (optional; spec/api.md §2.4 a). */
 #define CTL_EXT_LABEL_DOMAINS_FILE "/etc/sandbox-config/allowed-label-domains"
