@@ -49,7 +49,8 @@ struct jt_string {
 #define JT_NTYPES (json_type_string + 1)
 
 static struct {
-    int peek; /* the node header layout is known */
+    int peek_ok; /* the node header layout is known */
+    int peek;    /* and is used (sim_json_peek_set) */
     json_object_to_json_string_fn *def[JT_NTYPES];
     json_object_to_json_string_fn *uds; /* json_object_new_double_s's */
     /* escape class per byte: 0 plain, else the escape's second char, or
@@ -59,6 +60,7 @@ static struct {
 
 static pthread_once_t jt_once = PTHREAD_ONCE_INIT;
 static _Thread_local struct printbuf *jt_pb; /* for serializers json-c owns */
+static _Thread_local int jt_pb_busy;
 
 static int
 probe_fn(json_object *o, struct printbuf *pb, int level, int flags)
@@ -143,7 +145,16 @@ jt_init(void)
         jt.esc[s]['\\'] = '\\';
     }
     jt.esc[0]['/'] = '/'; /* escaped unless NOSLASHESCAPE */
-    jt.peek = jt_probe();
+    jt.peek = jt.peek_ok = jt_probe();
+}
+
+int
+sim_json_peek_set(int on)
+{
+    pthread_once(&jt_once, jt_init);
+    int was = jt.peek;
+    jt.peek = on && jt.peek_ok;
+    return was;
 }
 
 /* ---- output buffer (the sim_buf contract: cap counts the NUL) ---- */
@@ -290,10 +301,18 @@ put_foreign(sim_buf *b, json_object *o, json_object_to_json_string_fn *fn, int l
         const char *s = json_object_to_json_string_length(o, flags, &n);
         return s ? put(b, s, n) : -1;
     }
-    if (!jt_pb && !(jt_pb = printbuf_new())) return -1;
-    printbuf_reset(jt_pb);
-    if (fn(o, jt_pb, level, flags) < 0) return -1;
-    return put(b, jt_pb->buf, (size_t)jt_pb->bpos);
+    /* the thread's scratch, or a new one if a serializer calls back in here */
+    struct printbuf *pb = jt_pb_busy ? printbuf_new() : jt_pb ? jt_pb : (jt_pb = printbuf_new());
+    if (!pb) return -1;
+    int outer = pb == jt_pb;
+    if (outer) jt_pb_busy = 1;
+    printbuf_reset(pb);
+    int rc = fn(o, pb, level, flags) < 0 ? -1 : put(b, pb->buf, (size_t)pb->bpos);
+    if (outer)
+        jt_pb_busy = 0;
+    else
+        printbuf_free(pb);
+    return rc;
 }
 
 /* One serialisation: the buffer and what the flags decide. */
@@ -354,7 +373,7 @@ write_node(wctx *w, json_object *o, int level)
         t = h->o_type;
         json_object_to_json_string_fn *fn = h->to_json_string;
         if ((unsigned)t >= JT_NTYPES || fn != jt.def[t]) {
-            if (fn == jt.uds || fn == json_object_userdata_to_json_string) {
+            if ((fn == jt.uds || fn == json_object_userdata_to_json_string) && h->userdata) {
                 const char *s = h->userdata; /* a parsed double's own text */
                 return put(w->b, s, strlen(s));
             }
