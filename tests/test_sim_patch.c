@@ -18,7 +18,9 @@
 #include <time.h>
 
 #include "bench/kubesim/sim_patch.h"
+#include "bench/kubesim/sim_schema.h"
 #include "core/err.h"
+#include "core/yaml2json.h"
 
 enum { MERGE, JSONP, SMP };
 
@@ -663,6 +665,163 @@ test_merge_shared_nodes(void **state)
     json_object_put(patch);
 }
 
+/* ---- schema fixed points (kubesim skips copying shared subtrees of a
+ * custom resource when the stored version is one) -------------------------- */
+
+/* A schema with every kind of node that prunes or defaults. */
+static const char *fp_schema =
+    "{\"type\":\"object\",\"properties\":{"
+    "\"spec\":{\"type\":\"object\",\"properties\":{"
+    "\"a\":{\"type\":\"string\",\"default\":\"x\"},"
+    "\"b\":{\"type\":\"object\",\"properties\":{\"c\":{\"type\":\"integer\",\"default\":1},"
+    "\"d\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"default\":{\"e\":\"z\"},"
+    "\"properties\":{\"e\":{\"type\":\"string\",\"default\":\"e\"},\"f\":{\"type\":\"string\"}}}}}}"
+    ","
+    "\"m\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"object\","
+    "\"properties\":{\"g\":{\"type\":\"string\",\"default\":\"g\"}}}},"
+    "\"p\":{\"type\":\"object\",\"x-kubernetes-preserve-unknown-fields\":true,"
+    "\"properties\":{\"c\":{\"type\":\"integer\",\"default\":2}}},"
+    "\"n\":{\"type\":\"string\",\"nullable\":true},"
+    "\"emb\":{\"type\":\"object\",\"x-kubernetes-embedded-resource\":true,"
+    "\"properties\":{\"spec\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\","
+    "\"default\":\"y\"}}}}}}},"
+    "\"status\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\"},"
+    "\"d\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"e\":{\"type\":"
+    "\"string\",\"default\":\"s\"}}}}}}}}";
+
+/* Random values over the schema's own keys, unknown keys and nulls. */
+static json_object *
+fp_value(int depth)
+{
+    static const char *const keys[] = {"spec", "status", "a", "b",   "c", "d",  "e",       "f",
+                                       "m",    "p",      "n", "emb", "g", "zz", "metadata"};
+    unsigned kind = depth > 4 ? rnd(4) : rnd(8);
+    switch (kind) {
+    case 0:
+        return NULL;
+    case 1:
+        return json_object_new_int64((int64_t)rnd(3));
+    case 2:
+    case 3: {
+        char t[2] = {(char)('p' + rnd(3)), 0};
+        return json_object_new_string(t);
+    }
+    case 7: {
+        json_object *a = json_object_new_array();
+        for (unsigned i = rnd(3); i > 0; i--)
+            json_object_array_add(a, fp_value(depth + 1));
+        return a;
+    }
+    default: {
+        json_object *o = json_object_new_object();
+        for (unsigned i = rnd(5); i > 0; i--)
+            json_object_object_add(o, keys[rnd(15)], fp_value(depth + 1));
+        return o;
+    }
+    }
+}
+
+static json_object *
+fp_object(void)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "apiVersion", json_object_new_string("t.example/v1"));
+    json_object_object_add(o, "kind", json_object_new_string("T"));
+    json_object *m = json_object_new_object();
+    json_object_object_add(m, "name", json_object_new_string("n"));
+    json_object_object_add(o, "metadata", m);
+    json_object_object_add(o, "spec", fp_value(1));
+    json_object_object_add(o, "status", fp_value(1));
+    if (rnd(3) == 0) json_object_object_add(o, "zz", fp_value(1));
+    return o;
+}
+
+/* doc = schema(X) is a fixed point (a second pass changes no byte); a merge
+ * patch of it, shared or deep-copied, comes out of the schema the same, and
+ * the schema pass on the shared result leaves doc untouched. */
+static void
+fp_check(const sim_schema *sc, int it)
+{
+    sim_schema_report rep;
+    json_object *doc = fp_object(), *patch = json_object_new_object();
+    sim_schema_report_init(&rep);
+    sim_schema_apply(sc, doc, NULL, SIM_SCHEMA_PRUNE | SIM_SCHEMA_DEFAULT, &rep);
+    sim_schema_report_fini(&rep);
+    char *once = dump(doc);
+    json_object *again = NULL;
+    json_object_deep_copy(doc, &again, NULL);
+    sim_schema_report_init(&rep);
+    sim_schema_apply(sc, again, NULL, SIM_SCHEMA_PRUNE | SIM_SCHEMA_DEFAULT, &rep);
+    sim_schema_report_fini(&rep);
+    char *twice = dump(again);
+    if (strcmp(once, twice) != 0)
+        fail_msg("iteration %d: schema pass not idempotent\n once %s\ntwice %s", it, once, twice);
+
+    json_object_object_add(patch, rnd(2) ? "spec" : "status", fp_value(1));
+    if (rnd(2)) json_object_object_add(patch, "spec", fp_value(1));
+    json_object *sh = sim_merge_patch_shared(doc, patch), *deep = sim_merge_patch(doc, patch);
+    sim_schema_report_init(&rep);
+    sim_schema_apply(sc, sh, doc, SIM_SCHEMA_ALL, &rep);
+    sim_schema_report_fini(&rep);
+    sim_schema_report_init(&rep);
+    sim_schema_apply(sc, deep, doc, SIM_SCHEMA_ALL, &rep);
+    sim_schema_report_fini(&rep);
+    char *after = dump(doc), *a = dump(sh), *b = dump(deep);
+    if (strcmp(once, after) != 0)
+        fail_msg("iteration %d: stored doc changed by the schema pass on a shared result\n"
+                 "before %s\n after %s\npatch %s",
+                 it, once, after, json_object_to_json_string(patch));
+    if (strcmp(a, b) != 0) fail_msg("iteration %d: shared %s\n deep %s", it, a, b);
+    free(once);
+    free(twice);
+    free(after);
+    free(a);
+    free(b);
+    json_object_put(again);
+    json_object_put(sh);
+    json_object_put(deep);
+    json_object_put(doc);
+    json_object_put(patch);
+}
+
+static void
+test_schema_fixed_point(void **state)
+{
+    (void)state;
+    sim_schema *sc = NULL;
+    char err[256];
+    json_object *js = parse(fp_schema);
+    assert_int_equal(sim_schema_compile(js, &sc, err, sizeof err), 0);
+    json_object_put(js);
+    for (int it = 0; it < 3000; it++)
+        fp_check(sc, it);
+    sim_schema_free(sc);
+
+    /* and the real Sandbox CRD */
+    char path[1024];
+    const char *src = getenv("ASC_SOURCE_DIR");
+    snprintf(path, sizeof path, "%s/deploy/crds/agents.x-k8s.io_sandboxes.yaml", src ? src : ".");
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        print_message("no %s: Sandbox rows skipped\n", path);
+        return;
+    }
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    json_object *crd = yaml_to_json(buf, n, err, sizeof err);
+    assert_non_null(crd);
+    json_object *v0 = json_object_array_get_idx(
+        json_object_object_get(json_object_object_get(crd, "spec"), "versions"), 0);
+    json_object *oas =
+        json_object_object_get(json_object_object_get(v0, "schema"), "openAPIV3Schema");
+    assert_int_equal(sim_schema_compile(oas, &sc, err, sizeof err), 0);
+    for (int it = 0; it < 1000; it++)
+        fp_check(sc, it);
+    sim_schema_free(sc);
+    json_object_put(crd);
+}
+
 /* Equality details the server relies on for no-op detection. */
 static void
 test_json_equal(void **state)
@@ -953,8 +1112,9 @@ main(void)
 
     struct CMUnitTest fixed[] = {
         cmocka_unit_test(test_random_invariants),  cmocka_unit_test(test_merge_shared),
-        cmocka_unit_test(test_merge_shared_nodes), cmocka_unit_test(test_json_equal),
-        cmocka_unit_test(test_patch_throughput),   cmocka_unit_test(test_large_lists),
+        cmocka_unit_test(test_merge_shared_nodes), cmocka_unit_test(test_schema_fixed_point),
+        cmocka_unit_test(test_json_equal),         cmocka_unit_test(test_patch_throughput),
+        cmocka_unit_test(test_large_lists),
     };
     size_t nf = sizeof fixed / sizeof fixed[0];
     struct CMUnitTest *tests = calloc(nh + ng + nf, sizeof *tests);

@@ -92,6 +92,7 @@ sim_res_free(sim_res *r)
     free(r->categories);
     free(r->store_key);
     free(r->api_version);
+    free(r->schema_clean);
     free(r->crd_name);
     free(r->scale_spec);
     free(r->scale_status);

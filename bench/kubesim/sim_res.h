@@ -64,6 +64,9 @@ typedef struct sim_res {
     unsigned long long watch_events; /* events sent to watchers (metrics) */
     unsigned long long watch_lists;  /* watches with sendInitialEvents (metrics) */
     char *api_version;               /* "v1" or "group/version" (sim_res_new) */
+    /* custom resources: versions known to be fixed points of schema, by
+     * resourceVersion in one slot per key hash (sim_write.c; NULL until used) */
+    unsigned long long *schema_clean;
 } sim_res;
 
 typedef struct sim_res_table {

@@ -237,6 +237,43 @@ finalize_created(sim_state *S, sim_res *r, json_object *obj, const char *manager
                          0);
 }
 
+/* ---- schema fixed points ----
+ * A custom resource version committed right after sim_schema_apply pruned
+ * and defaulted it (only ObjectMeta changes follow, which the schema leaves
+ * alone) is a fixed point of its row's schema: applying it again changes
+ * nothing. A subtree a later write shares with it (sim_merge_patch_shared)
+ * sits at the same path, and pruning and defaults depend only on the path's
+ * schema node and the subtree itself: the schema leaves it alone there too,
+ * so it needs no private copy. Rows remember such versions by
+ * resourceVersion (unique), one slot per key hash; a CRD change makes new
+ * rows, so a row's schema never changes under a remembered version. */
+#define CLEAN_SLOTS 16384u
+
+static size_t
+clean_slot(const char *key)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h & (CLEAN_SLOTS - 1);
+}
+
+static void
+clean_note(sim_state *S, sim_res *r, const sim_obj *o)
+{
+    if (!o || S->dry_run || r->hook != SIM_HOOK_CUSTOM || !r->schema || !o->key) return;
+    if (!r->schema_clean && !(r->schema_clean = calloc(CLEAN_SLOTS, sizeof *r->schema_clean)))
+        return;
+    r->schema_clean[clean_slot(o->key)] = o->rv;
+}
+
+static int
+clean_has(const sim_res *r, const sim_obj *o)
+{
+    return r->schema_clean && o->key && o->rv &&
+           r->schema_clean[clean_slot(o->key)] == (unsigned long long)o->rv;
+}
+
 /* ---- create ---- */
 
 static void
@@ -375,6 +412,7 @@ do_create(sim_state *S, sim_res *r, const char *ns, json_object *obj, const char
         if (rq) sim__reply_oom(rq);
         return 500;
     }
+    clean_note(S, r, so); /* pruned and defaulted above, API or not */
     if (out) *out = so;
     if (rq) {
         snprintf(rq->name, sizeof rq->name, "%s", nm); /* the request log names the object */
@@ -487,9 +525,9 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
     /* nobj may share untouched subtrees with the stored (immutable) tree
      * (sim_merge_patch_shared, subresource_merge): everything changed in
      * place below must be private first. metadata always changes. */
-    int meta_shared = 0;
+    int meta_shared = 0, schema_runs = rq && r->hook == SIM_HOOK_CUSTOM && r->schema;
     if (own_meta(nobj, om, &meta_shared) != 0 ||
-        (((rq && r->hook == SIM_HOOK_CUSTOM && r->schema) || r->hook == SIM_HOOK_NAMESPACE) &&
+        (((schema_runs && !clean_has(r, old)) || r->hook == SIM_HOOK_NAMESPACE) &&
          sim_json_unshare(nobj, ot) != 0) ||
         ((r->hook == SIM_HOOK_POD || r->hook == SIM_HOOK_NODE) &&
          own_deep(nobj, ot, "status") != 0)) {
@@ -609,6 +647,7 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
         if (rq) sim__reply_oom(rq);
         return 500;
     }
+    if (schema_runs) clean_note(S, r, so);
     if (rq) {
         if (reply_scale)
             sim_reply_json(rq, 200, sim_scale_of(r, sim_obj_tree(so)), warn);
