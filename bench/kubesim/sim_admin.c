@@ -87,6 +87,7 @@ collect_series(void *ud, const char *key, void *val)
 {
     (void)val;
     strvec *sv = ud;
+    if (key[0] == '\x01') return 0; /* sim_record's label shortcuts, not series */
     if (sv->n == sv->cap) {
         size_t cap = sv->cap ? sv->cap * 2 : 64;
         char **v = realloc(sv->v, cap * sizeof *v);

@@ -130,6 +130,47 @@ key_code(series_key *k, int code)
     key_putn(k, d, sim_fmt_dec(d, code));
 }
 
+/* Per request, sim_record finds both counters with one short key: the request's
+ * labels, each prefixed with its length + 1 (unambiguous, never NUL), after a
+ * '\x01' no series name starts with. The entry (a counter_pair, freed with the
+ * counters) lives in S->metrics; /metrics skips such keys (sim_admin.c). */
+typedef struct {
+    uint64_t *api, *kube; /* borrowed from S->metrics; api NULL without a resource */
+} counter_pair;
+
+#define PAIR_KEY_PART 200
+
+static int
+pair_key_put(series_key *k, const char *s)
+{
+    size_t l = strlen(s);
+    if (l > PAIR_KEY_PART || k->n + l + 2 > k->cap) return -1;
+    k->p[k->n++] = (char)(l + 1);
+    memcpy(k->p + k->n, s, l);
+    k->n += l;
+    k->p[k->n] = '\0';
+    return 0;
+}
+
+/* 0 and the key in k, or -1 when a label is too long to take the shortcut. */
+static int
+pair_key(series_key *k, const sim_rq *rq, const char *verb, int code)
+{
+    char d[24];
+    sim_fmt_dec(d, code);
+    k->n = 0;
+    k->p[k->n++] = '\x01';
+    /* appended in order: one statement per part */
+    if (pair_key_put(k, d) || pair_key_put(k, rq->client) || pair_key_put(k, verb) ||
+        pair_key_put(k, rq->sub))
+        return -1;
+    if (!rq->res) return pair_key_put(k, "\x01"); /* fewer parts than any resource's key */
+    if (pair_key_put(k, rq->res->group) || pair_key_put(k, rq->res->plural) ||
+        pair_key_put(k, rq->res->version) || pair_key_put(k, rq->scope ? rq->scope : ""))
+        return -1;
+    return 0;
+}
+
 void
 sim_record(sim_rq *rq, int code)
 {
@@ -138,8 +179,19 @@ sim_record(sim_rq *rq, int code)
     rq->done = 1;
     const char *res = rq->res ? rq->res->plural : "";
     const char *verb = rq->verb ? rq->verb : rq->r->method;
+    char pkey[1024];
+    series_key pk = {pkey, 0, sizeof pkey};
+    int have_pkey = pair_key(&pk, rq, verb, code) == 0;
+    counter_pair *cp = have_pkey ? sim_map_get(&S->metrics, pkey) : NULL;
+    if (cp) {
+        if (cp->api) (*cp->api)++;
+        (*cp->kube)++;
+        goto log;
+    }
+    /* first request with these labels: the series themselves */
     char series[1024];
     series_key k = {series, 0, sizeof series};
+    uint64_t *api = NULL, *kube = NULL;
     if (rq->res) {
         KEY_LIT(&k, "apiserver_request_total{code=\"");
         key_code(&k, code);
@@ -157,6 +209,7 @@ sim_record(sim_rq *rq, int code)
         key_put(&k, rq->res->version);
         KEY_LIT(&k, "\"}");
         sim_metrics_inc(S, series);
+        api = sim_map_get(&S->metrics, series);
     }
     k.n = 0;
     KEY_LIT(&k, "kubesim_requests_total{client=\"");
@@ -171,6 +224,17 @@ sim_record(sim_rq *rq, int code)
     key_code(&k, code);
     KEY_LIT(&k, "\"}");
     sim_metrics_inc(S, series);
+    kube = sim_map_get(&S->metrics, series);
+    if (have_pkey && kube && (api || !rq->res)) {
+        cp = malloc(sizeof *cp);
+        if (cp) {
+            cp->api = api;
+            cp->kube = kube;
+            sim_map_put(&S->metrics, pkey, cp);
+            if (sim_map_get(&S->metrics, pkey) != cp) free(cp);
+        }
+    }
+log:
     /* request log ring */
     if (!S->log) return;
     sim_logent *e = &S->log[S->log_seq % SIM_LOG_CAP];
@@ -870,12 +934,20 @@ do_list(sim_rq *rq)
     sim_buf_free(&body);
 }
 
+/* Split path in place at '/' (empty segments skipped, as strtok), at most max. */
 static int
 split_path(char *path, char **seg, int max)
 {
     int n = 0;
-    for (char *t = strtok(path, "/"); t && n < max; t = strtok(NULL, "/"))
-        seg[n++] = t;
+    char *p = path;
+    while (n < max) {
+        while (*p == '/')
+            p++;
+        if (!*p) break;
+        seg[n++] = p;
+        p = strchrnul(p, '/');
+        if (*p) *p++ = '\0';
+    }
     return n;
 }
 
@@ -904,15 +976,17 @@ route_resource(sim_rq *rq, char **seg, int n, int core)
         return;
     }
     /* namespaces/<ns>/<plural>... */
+    sim_res *r = NULL;
     if (!strcmp(seg[i], "namespaces") && n >= i + 3) {
-        sim_res *r = sim_res_find(&S->res, group, version, seg[i + 2]);
+        sim_res *nr = sim_res_find(&S->res, group, version, seg[i + 2]);
         if (!(n == i + 3 && (!strcmp(seg[i + 2], "status") || !strcmp(seg[i + 2], "finalize"))) &&
-            r && r->namespaced) {
+            nr && nr->namespaced) {
             copy_bounded(rq->ns, sizeof rq->ns, seg[i + 1]);
             i += 2;
+            r = nr; /* the row of seg[i] now: found once */
         }
     }
-    sim_res *r = sim_res_find(&S->res, group, version, seg[i]);
+    if (!r) r = sim_res_find(&S->res, group, version, seg[i]);
     if (!r) {
         if (core)
             reply_404_json(rq);
@@ -1013,7 +1087,11 @@ sim_api_handle(void *ud, sim_conn *c, sim_req *r)
     rq.q = parse_query(r->query);
     const char *fm = sim_q(&rq, "fieldManager");
     if (fm && fm[0]) copy_bounded(rq.manager, sizeof rq.manager, fm);
-    char *path = strdup(r->path);
+    /* a stack copy for ordinary paths (split in place) */
+    char pstack[1024];
+    size_t plen = strlen(r->path);
+    char *path = plen < sizeof pstack ? pstack : malloc(plen + 1);
+    if (path) memcpy(path, r->path, plen + 1);
     char *seg[16];
     int n = path ? split_path(path, seg, 16) : 0;
     if (!path) {
@@ -1032,7 +1110,7 @@ sim_api_handle(void *ud, sim_conn *c, sim_req *r)
         rq.verb = r->method;
         if (!sim_discovery_handle(&rq) && !sim_openapi_handle(&rq)) reply_404_text(&rq);
     }
-    free(path);
+    if (path != pstack) free(path);
     json_object_put(rq.q);
     S->dry_run = 0;
     sim_obj_unref(S->dry_obj);

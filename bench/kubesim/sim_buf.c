@@ -23,6 +23,12 @@ reserve(sim_buf *b, size_t n)
     return 0;
 }
 
+int
+sim_buf_reserve(sim_buf *b, size_t n)
+{
+    return reserve(b, n);
+}
+
 void
 sim_buf_append(sim_buf *b, const void *p, size_t n)
 {

@@ -17,6 +17,9 @@ typedef struct sim_buf {
 } sim_buf;
 
 void sim_buf_append(sim_buf *b, const void *p, size_t n);
+/* Room for n more bytes (and the NUL) so the next appends do not grow the
+ * buffer: 0, or -1 when out of memory (the buffer is then failed). */
+int sim_buf_reserve(sim_buf *b, size_t n);
 void sim_buf_puts(sim_buf *b, const char *s);
 void sim_buf_printf(sim_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append v in decimal / lower-case hexadecimal without printf (per-request and

@@ -329,6 +329,65 @@ decode_chunked(const char *p, size_t len, sim_buf *out)
     }
 }
 
+/* The "\r\n\r\n" ending the head in p[0..n), or NULL: a memchr per line
+ * (glibc's memmem was ~800 instructions for an ordinary head). */
+static const char *
+head_end(const char *p, size_t n)
+{
+    const char *end = p + n, *s = p + 3;
+    while (s < end) {
+        const char *lf = memchr(s, '\n', (size_t)(end - s));
+        if (!lf) return NULL;
+        if (lf[-1] == '\r' && lf[-2] == '\n' && lf[-3] == '\r') return lf - 3;
+        s = lf + 1;
+    }
+    return NULL;
+}
+
+/* The next line of the head at *p: lines end at CR or LF, empty ones are
+ * skipped (as strtok with "\r\n"). NULL at the end. */
+static char *
+next_line(char **p)
+{
+    char *s = *p;
+    while (*s == '\r' || *s == '\n')
+        s++;
+    if (!*s) {
+        *p = s;
+        return NULL;
+    }
+    char *e = s + strcspn(s, "\r\n");
+    if (*e) *e++ = '\0';
+    *p = e;
+    return s;
+}
+
+/* The next space-separated token of the request line (as strtok with " "). */
+static char *
+next_token(char **p)
+{
+    char *s = *p;
+    while (*s == ' ')
+        s++;
+    if (!*s) {
+        *p = s;
+        return NULL;
+    }
+    char *e = strchr(s, ' ');
+    if (e)
+        *e++ = '\0';
+    else
+        e = s + strlen(s);
+    *p = e;
+    return s;
+}
+
+static void
+head_free(char *h, char *stack)
+{
+    if (h != stack) free(h);
+}
+
 /* Try to take one complete request from the input. Returns 1 when a request
  * was dispatched, 0 when more input is needed, -1 when the connection must close. */
 static int
@@ -343,7 +402,7 @@ conn_parse(sim_conn *c)
         base += 2;
         avail -= 2;
     }
-    const char *hend = memmem(base, avail, "\r\n\r\n", 4);
+    const char *hend = head_end(base, avail);
     if (!hend) {
         if (avail > MAX_HEADER) {
             simple_reply(c, 431, "request header too large");
@@ -352,15 +411,21 @@ conn_parse(sim_conn *c)
         return 0;
     }
     size_t hlen = (size_t)(hend - base) + 4;
-    char *h = strndup(base, hlen - 4);
+    /* A mutable copy of the head (a stack buffer for ordinary requests); it ends at
+     * the first NUL byte, as the C string the head is parsed as. */
+    char hstack[4096];
+    size_t hl = strnlen(base, hlen - 4);
+    char *h = hl < sizeof hstack ? hstack : malloc(hl + 1);
     if (!h) return -1;
-    /* request line */
-    char *save = NULL, *line = strtok_r(h, "\r\n", &save);
-    char *m = line ? strtok(line, " ") : NULL;
-    char *target = m ? strtok(NULL, " ") : NULL;
-    char *ver = target ? strtok(NULL, " ") : NULL;
+    memcpy(h, base, hl);
+    h[hl] = '\0';
+    char *hp = h, *line = next_line(&hp);
+    /* request line: method, target and version separated by spaces */
+    char *lp = line, *m = line ? next_token(&lp) : NULL;
+    char *target = m ? next_token(&lp) : NULL;
+    char *ver = target ? next_token(&lp) : NULL;
     if (!ver || strncmp(ver, "HTTP/1.", 7) != 0 || target[0] != '/') {
-        free(h);
+        head_free(h, hstack);
         simple_reply(c, 400, "400 Bad Request");
         return -1;
     }
@@ -368,37 +433,51 @@ conn_parse(sim_conn *c)
     const char *ctype = "", *accept = "", *ua = "", *te = "", *expect = "", *conn_hdr = "";
     long long clen = -1;
     char *l;
-    while ((l = strtok_r(NULL, "\r\n", &save))) {
+    while ((l = next_line(&hp))) {
         char *colon = strchr(l, ':');
         if (!colon) continue;
         *colon = '\0';
+        size_t nl = (size_t)(colon - l);
         char *v = colon + 1;
         while (*v == ' ' || *v == '\t')
             v++;
         size_t vl = strlen(v);
         while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
             v[--vl] = '\0';
-        if (!strcasecmp(l, "content-type"))
-            ctype = v;
-        else if (!strcasecmp(l, "accept"))
-            accept = v;
-        else if (!strcasecmp(l, "user-agent"))
-            ua = v;
-        else if (!strcasecmp(l, "transfer-encoding"))
-            te = v;
-        else if (!strcasecmp(l, "expect"))
-            expect = v;
-        else if (!strcasecmp(l, "connection"))
-            conn_hdr = v;
-        else if (!strcasecmp(l, "content-length")) {
-            char *end;
-            errno = 0;
-            clen = strtoll(v, &end, 10);
-            if (errno || *end || clen < 0) {
-                free(h);
-                simple_reply(c, 400, "400 Bad Request: bad Content-Length");
-                return -1;
+        /* dispatch on the name's length: one case-insensitive compare per line */
+        switch (nl) {
+        case 6:
+            if (!strcasecmp(l, "accept"))
+                accept = v;
+            else if (!strcasecmp(l, "expect"))
+                expect = v;
+            break;
+        case 10:
+            if (!strcasecmp(l, "user-agent"))
+                ua = v;
+            else if (!strcasecmp(l, "connection"))
+                conn_hdr = v;
+            break;
+        case 12:
+            if (!strcasecmp(l, "content-type")) ctype = v;
+            break;
+        case 17:
+            if (!strcasecmp(l, "transfer-encoding")) te = v;
+            break;
+        case 14:
+            if (!strcasecmp(l, "content-length")) {
+                char *end;
+                errno = 0;
+                clen = strtoll(v, &end, 10);
+                if (errno || *end || clen < 0) {
+                    head_free(h, hstack);
+                    simple_reply(c, 400, "400 Bad Request: bad Content-Length");
+                    return -1;
+                }
             }
+            break;
+        default:
+            break;
         }
     }
     sim_buf body = {0};
@@ -407,13 +486,13 @@ conn_parse(sim_conn *c)
     if (chunked) {
         long r = decode_chunked(base + hlen, avail - hlen, &body);
         if (r == -2 || (clen > (long long)SIM_HTTP_MAX_BODY)) {
-            free(h);
+            head_free(h, hstack);
             sim_buf_free(&body);
             simple_reply(c, 413, "Request entity too large");
             return -1;
         }
         if (r < 0) {
-            free(h);
+            head_free(h, hstack);
             sim_buf_free(&body);
             simple_reply(c, 400, "400 Bad Request: bad chunked body");
             return -1;
@@ -425,7 +504,7 @@ conn_parse(sim_conn *c)
         consumed += (size_t)r;
     } else if (clen > 0) {
         if (clen > (long long)SIM_HTTP_MAX_BODY) {
-            free(h);
+            head_free(h, hstack);
             simple_reply(c, 413, "Request entity too large");
             return -1;
         }
@@ -435,7 +514,7 @@ conn_parse(sim_conn *c)
     }
     if (!body.data) sim_buf_append(&body, "", 0);
     if (body.oom) {
-        free(h);
+        head_free(h, hstack);
         sim_buf_free(&body);
         return -1;
     }
@@ -453,7 +532,7 @@ conn_parse(sim_conn *c)
     free(c->req_mem);
     c->req_mem = malloc(need);
     if (!c->req_mem) {
-        free(h);
+        head_free(h, hstack);
         sim_buf_free(&body);
         return -1;
     }
@@ -478,7 +557,7 @@ conn_parse(sim_conn *c)
     c->req.seq = ++c->srv->seq;
     c->req.deferred = 0;
     if (http10 || !strcasecmp(conn_hdr, "close")) c->close_after = 1;
-    free(h);
+    head_free(h, hstack);
     c->in.off += consumed;
     sim_buf_compact(&c->in);
     c->state = ST_HANDLING;
@@ -491,7 +570,7 @@ need_more:
         sim_buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
         c->continue_sent = 1;
     }
-    free(h);
+    head_free(h, hstack);
     return 0;
 }
 
@@ -743,9 +822,15 @@ sim_conn_stream_write(sim_conn *c, const char *data, size_t len)
     size_t hl = sim_fmt_hex(head, len);
     head[hl++] = '\r';
     head[hl++] = '\n';
-    sim_buf_append(&c->out, head, hl);
-    sim_buf_append(&c->out, data, len);
-    sim_buf_append(&c->out, "\r\n", 2);
+    if (sim_buf_reserve(&c->out, hl + len + 2) == 0) {
+        /* one growth check and three copies for the whole chunk */
+        char *w = c->out.data + c->out.len;
+        memcpy(w, head, hl);
+        memcpy(w + hl, data, len);
+        memcpy(w + hl + len, "\r\n", 2);
+        c->out.len += hl + len + 2;
+        c->out.data[c->out.len] = '\0';
+    }
     if (c->out.oom) {
         sim_conn_abort(c);
         return;

@@ -173,7 +173,7 @@ send_line(sim_watch *w, const char *type, const sim_obj *o, const char *override
         return -1;
     }
     watch_write(w, b->data, b->len);
-    sim_buf_free(&own);
+    if (own.data) sim_buf_free(&own); /* shared line: nothing of its own to free */
     w->res->watch_events++;
     if (sim_conn_pending(w->c) + w->held.len > SIM_WATCH_MAX_BUFFER) {
         watch_abort(w);
