@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <ctype.h>
 #include <glob.h>
 #include <json-c/printbuf.h>
 #include <math.h>
@@ -43,6 +44,30 @@ tokener_parse(const char *txt, size_t len)
     assert_non_null(tok);
     json_object *t = json_tokener_parse_ex(tok, txt, (int)len);
     if (t && json_tokener_get_error(tok) != json_tokener_success) {
+        json_object_put(t);
+        t = NULL;
+    }
+    json_tokener_free(tok);
+    return t;
+}
+
+/* A request body as kubesim's server reads one: a new tokener of depth
+ * depth, success, and only isspace() bytes after the value. */
+static json_object *
+tokener_parse_doc(const char *txt, size_t len, int depth)
+{
+    json_tokener *tok = json_tokener_new_ex(depth);
+    assert_non_null(tok);
+    json_object *t = json_tokener_parse_ex(tok, txt, (int)len);
+    if (t && json_tokener_get_error(tok) == json_tokener_success) {
+        size_t end = json_tokener_get_parse_end(tok);
+        while (end < len && isspace((unsigned char)txt[end]))
+            end++;
+        if (end != len) {
+            json_object_put(t);
+            t = NULL;
+        }
+    } else {
         json_object_put(t);
         t = NULL;
     }
@@ -170,6 +195,19 @@ check_text(const char *txt, size_t len, const char *what)
     }
     json_object_put(want);
     json_object_put(got);
+    /* the same text as a whole document, at a body's depth and a small one */
+    static const int depths[] = {128, 4};
+    for (size_t i = 0; i < sizeof depths / sizeof *depths; i++) {
+        json_object *dw = tokener_parse_doc(txt, len, depths[i]);
+        json_object *dg = sim_json_parse_doc(txt, len, depths[i]);
+        if ((dw == NULL) != (dg == NULL))
+            fail_msg("%s: depth %d document: tokener %s, sim_json_parse_doc %s: %.*s", what,
+                     depths[i], dw ? "accepts" : "rejects", dg ? "accepts" : "rejects", cur_len,
+                     txt);
+        check_same(dw, dg, what);
+        json_object_put(dw);
+        json_object_put(dg);
+    }
 }
 
 /* Canonical json-c text (what kubesim stores) must take the fast pass. */
@@ -178,9 +216,10 @@ check_canonical(const char *txt, const char *what)
 {
     size_t f0, t0, f1, t1;
     sim_json_parse_counts(&f0, &t0);
-    check_text(txt, strlen(txt), what);
+    json_object_put(sim_json_parse(txt, strlen(txt)));
     sim_json_parse_counts(&f1, &t1);
     if (f1 != f0 + 1 || t1 != t0) fail_msg("%s: canonical text went to the tokener: %s", what, txt);
+    check_text(txt, strlen(txt), what);
 }
 
 static void
@@ -380,6 +419,9 @@ test_tricky_texts(void **state)
         check_str(texts[i]);
     /* bytes the C strings above cannot hold: NUL inside and after */
     check_text("{}\0", 3, "nul after");
+    check_str("{} \v");   /* isspace() but not JSON whitespace */
+    check_str("[1]\f\n"); /* a body may end so */
+    check_str("{}\n\n x");
     check_text("{\"a\":\"x\0y\"}", 11, "nul in string");
     check_text("{\"a\0\":1}", 8, "nul in key");
     check_text("[1,\0]", 5, "nul in array");
@@ -459,7 +501,8 @@ test_depth_limit(void **state)
 {
     (void)state;
     /* the tokener (depth 1024) fails an element at 1024 open containers */
-    static const int depths[] = {1, 2, 999, 1000, 1001, 1022, 1023, 1024, 1025, 1100};
+    static const int depths[] = {1,   2,    3,    4,    5,    126,  127,  128, 129,
+                                 999, 1000, 1001, 1022, 1023, 1024, 1025, 1100};
     for (size_t d = 0; d < sizeof depths / sizeof *depths; d++) {
         int n = depths[d];
         for (int form = 0; form < 3; form++) {

@@ -59,6 +59,12 @@ char *sim_json_text(json_object *o, int flags, size_t *len);
  * JSON null, or when memory ran out. */
 json_object *sim_json_parse(const char *txt, size_t len);
 
+/* A whole document, such as a request body: exactly a json_tokener of depth
+ * max_depth (non-strict) that succeeds and leaves only isspace() bytes after
+ * the value; NULL otherwise (also for the JSON null, or out of memory).
+ * Keeps one tokener per thread for max_depth (another depth replaces it). */
+json_object *sim_json_parse_doc(const char *txt, size_t len, int max_depth);
+
 /* Free this thread's scratch (call when a thread that used the above ends). */
 void sim_json_release(void);
 

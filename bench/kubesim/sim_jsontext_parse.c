@@ -18,6 +18,7 @@
 #include "bench/kubesim/sim_jsontext.h"
 #include "bench/kubesim/sim_jsontext_internal.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <locale.h>
 #include <pthread.h>
@@ -25,21 +26,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* sim_store's tokener depth; the fast pass gives up well before it (the
- * tokener fails an element at 1024 open containers). */
+/* sim_store's tokener depth. A tokener of depth D fails an element added
+ * at D open containers; the fast pass gives up at D - 1. */
 #define TOKENER_DEPTH 1024
-#define FAST_DEPTH    1000
 /* Objects with fewer keys check a new key against the others one by one;
  * larger ones use the object's hash table. */
 #define LINEAR_KEYS 12
 
 typedef struct jp {
     const char *p, *end;
-    int depth;
+    int depth, max_depth;
     int fail; /* not for the fast pass: the tokener decides */
 } jp;
 
-static _Thread_local json_tokener *jp_tok;
+/* tokeners by depth: sim_store's and a request body's */
+static _Thread_local struct {
+    int depth;
+    json_tokener *tok;
+} jp_tok[2];
 static _Thread_local char *jp_str; /* decoded strings and NUL-terminated keys */
 static _Thread_local size_t jp_strcap;
 static _Thread_local json_object **jp_stack; /* elements of the open arrays */
@@ -266,8 +270,10 @@ jp_init(void)
 void
 sim_json_parse_release(void)
 {
-    if (jp_tok) json_tokener_free(jp_tok);
-    jp_tok = NULL;
+    for (int i = 0; i < 2; i++) {
+        if (jp_tok[i].tok) json_tokener_free(jp_tok[i].tok);
+        jp_tok[i].tok = NULL;
+    }
     free(jp_str);
     jp_str = NULL;
     jp_strcap = 0;
@@ -674,7 +680,7 @@ parse_value(jp *j)
     switch (*j->p) {
     case '{':
     case '[': {
-        if (++j->depth > FAST_DEPTH) return jp_failed(j);
+        if (++j->depth > j->max_depth) return jp_failed(j);
         json_object *o = *j->p == '{' ? parse_object(j) : parse_array(j);
         j->depth--;
         return o;
@@ -705,30 +711,44 @@ parse_value(jp *j)
     }
 }
 
+/* json_tokener_parse_ex by this thread's tokener of that depth; whole:
+ * only isspace() bytes may follow the value. */
 static json_object *
-tokener_parse(const char *txt, size_t len)
+tokener_parse(const char *txt, size_t len, int depth, int whole)
 {
-    if (!jp_tok && !(jp_tok = json_tokener_new_ex(TOKENER_DEPTH))) return NULL;
-    json_object *t = json_tokener_parse_ex(jp_tok, txt, (int)len);
-    if (t && json_tokener_get_error(jp_tok) == json_tokener_success) {
-        json_tokener_reset(jp_tok);
-        return t;
+    int slot = depth == TOKENER_DEPTH ? 0 : 1;
+    if (jp_tok[slot].tok && jp_tok[slot].depth != depth) {
+        json_tokener_free(jp_tok[slot].tok);
+        jp_tok[slot].tok = NULL;
+    }
+    json_tokener *tok = jp_tok[slot].tok;
+    if (!tok && !(tok = jp_tok[slot].tok = json_tokener_new_ex(depth))) return NULL;
+    jp_tok[slot].depth = depth;
+    json_object *t = json_tokener_parse_ex(tok, txt, (int)len);
+    if (t && json_tokener_get_error(tok) == json_tokener_success) {
+        size_t end = json_tokener_get_parse_end(tok);
+        json_tokener_reset(tok);
+        while (whole && end < len && isspace((unsigned char)txt[end]))
+            end++;
+        if (!whole || end == len) return t;
+        json_object_put(t);
+        return NULL;
     }
     /* json_tokener_reset keeps a pending high surrogate of a text that
      * ended inside "\ud83d...": the next text would start with U+FFFD.
      * After a failure the tokener is made anew. */
     json_object_put(t);
-    json_tokener_free(jp_tok);
-    jp_tok = NULL;
+    json_tokener_free(tok);
+    jp_tok[slot].tok = NULL;
     return NULL;
 }
 
-json_object *
-sim_json_parse(const char *txt, size_t len)
+static json_object *
+parse(const char *txt, size_t len, int depth, int whole)
 {
-    if (len > INT_MAX) return NULL;
+    if (len > INT_MAX || depth < 1) return NULL;
     pthread_once(&jp_once, jp_init);
-    jp j = {.p = txt, .end = txt + len};
+    jp j = {.p = txt, .end = txt + len, .max_depth = depth - 1};
     skip_ws(&j);
     if (j.p < j.end && (*j.p == '{' || *j.p == '[')) {
         json_object *o = parse_value(&j);
@@ -740,7 +760,19 @@ sim_json_parse(const char *txt, size_t len)
         json_object_put(o);
     }
     jp_ntok++;
-    return tokener_parse(txt, len);
+    return tokener_parse(txt, len, depth, whole);
+}
+
+json_object *
+sim_json_parse(const char *txt, size_t len)
+{
+    return parse(txt, len, TOKENER_DEPTH, 0);
+}
+
+json_object *
+sim_json_parse_doc(const char *txt, size_t len, int max_depth)
+{
+    return parse(txt, len, max_depth, 1);
 }
 
 void
