@@ -893,6 +893,35 @@ test_golden_bodies(void **state)
     assert_true(bodies >= 300);
 }
 
+/* sim_json_get against json-c's lookup, on objects of 0..20 keys. */
+static void
+test_get(void **state)
+{
+    (void)state;
+    rng_state = 0x6e7ULL;
+    char key[16];
+    for (int size = 0; size <= 20; size++) {
+        json_object *o = json_object_new_object();
+        for (int i = 0; i < size; i++) {
+            snprintf(key, sizeof key, "%c%d", 'a' + (int)rn(3), i);
+            json_object_object_add(o, key, rn(4) ? json_object_new_int(i) : NULL);
+        }
+        json_object_object_add(o, "", json_object_new_string("empty key"));
+        for (int probe = 0; probe < 60; probe++) {
+            snprintf(key, sizeof key, "%c%d", 'a' + (int)rn(3), (int)rn(24));
+            if (probe == 0) key[0] = '\0';
+            json_object *want = NULL;
+            json_object_object_get_ex(o, key, &want);
+            assert_ptr_equal(sim_json_get(o, key), want);
+        }
+        json_object_put(o);
+    }
+    json_object *a = json_object_new_array();
+    assert_null(sim_json_get(a, "x"));
+    assert_null(sim_json_get(NULL, "x"));
+    json_object_put(a);
+}
+
 /* Tables made after json_global_set_string_hash hash keys another way: the
  * parser must not insert with the hashes it knows (lookups would miss). */
 static void
@@ -936,10 +965,15 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tricky_texts),      cmocka_unit_test(test_long_and_many_keys),
-        cmocka_unit_test(test_depth_limit),       cmocka_unit_test(test_trees),
-        cmocka_unit_test(test_random_documents),  cmocka_unit_test(test_golden_bodies),
-        cmocka_unit_test(test_other_string_hash), cmocka_unit_test(test_public_api_only),
+        cmocka_unit_test(test_tricky_texts),
+        cmocka_unit_test(test_long_and_many_keys),
+        cmocka_unit_test(test_depth_limit),
+        cmocka_unit_test(test_trees),
+        cmocka_unit_test(test_random_documents),
+        cmocka_unit_test(test_golden_bodies),
+        cmocka_unit_test(test_other_string_hash),
+        cmocka_unit_test(test_public_api_only),
+        cmocka_unit_test(test_get),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     sim_json_release();

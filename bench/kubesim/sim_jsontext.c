@@ -206,26 +206,30 @@ put_str(sim_buf *b, const char *s, size_t n, const unsigned char *esc, int slash
     if (lead) *d++ = lead;
     *d++ = '"';
     size_t i = 0;
-    while (i < n) {
-        if (i + 8 <= n) {
+    for (;;) {
+        while (i + 8 <= n) {
             uint64_t w;
             memcpy(&w, s + i, 8);
             memcpy(d, &w, 8); /* fits: i + 8 <= n */
             uint64_t m = sim_json_special8(w, slash);
-            if (!m) {
-                d += 8;
-                i += 8;
-                continue;
+            if (m) {
+                size_t plain = (size_t)__builtin_ctzll(m) >> 3;
+                d += plain;
+                i += plain;
+                goto escape;
             }
-            size_t plain = (size_t)__builtin_ctzll(m) >> 3;
-            d += plain;
-            i += plain;
+            d += 8;
+            i += 8;
         }
-        unsigned char c = (unsigned char)s[i++], e = esc[c];
-        if (!e) {
+        while (i < n) { /* the last 0..7 */
+            unsigned char c = (unsigned char)s[i];
+            if (esc[c]) goto escape;
             *d++ = (char)c;
-            continue;
+            i++;
         }
+        break;
+    escape:; /* s[i] needs an escape */
+        unsigned char c = (unsigned char)s[i++], e = esc[c];
         /* room for this escape and the rest as plain bytes (the next
          * escape checks again) */
         b->len = (size_t)(d - b->data);
@@ -246,6 +250,32 @@ put_str(sim_buf *b, const char *s, size_t n, const unsigned char *esc, int slash
     if (trail) *d++ = trail;
     b->len = (size_t)(d - b->data);
     return 0;
+}
+
+/* A key as json-c writes it, with the ',' before it (lead) and the ':'.
+ * Keys are short C strings: one pass copies while it looks for the NUL,
+ * when the buffer has room; a long key or one to escape goes to put_str. */
+static int
+put_key(sim_buf *b, const char *k, const unsigned char *esc, int slash, char lead)
+{
+    if (b->cap - b->len > 72) {
+        char *d = b->data + b->len, *lim = d + 64;
+        if (lead) *d++ = lead;
+        *d++ = '"';
+        const char *p = k;
+        unsigned char c;
+        while (!esc[c = (unsigned char)*p] && d < lim) { /* esc['\0'] stops it too */
+            *d++ = (char)c;
+            p++;
+        }
+        if (!c) {
+            d[0] = '"';
+            d[1] = ':';
+            b->len = (size_t)(d + 2 - b->data);
+            return 0;
+        }
+    }
+    return put_str(b, k, strlen(k), esc, slash, lead, ':');
 }
 
 size_t
@@ -332,7 +362,7 @@ write_object(wctx *w, json_object *o, int level)
     char lead = 0;
     for (struct lh_entry *e = json_object_get_object(o)->head; e; e = e->next) {
         const char *k = lh_entry_k(e);
-        if (put_str(b, k, strlen(k), w->esc, w->slash, lead, ':')) return -1;
+        if (put_key(b, k, w->esc, w->slash, lead)) return -1;
         if (write_node(w, lh_entry_v(e), level + 1)) return -1;
         lead = ',';
     }
@@ -419,6 +449,22 @@ sim_json_write(sim_buf *b, json_object *o, int flags)
     }
     if (b->data && b->len < b->cap) b->data[b->len] = '\0';
     return b->oom ? -1 : rc;
+}
+
+json_object *
+sim_json_get(json_object *o, const char *key)
+{
+    if (!o || json_object_get_type(o) != json_type_object) return NULL;
+    struct lh_table *t = json_object_get_object(o);
+    if (t->count > 8) { /* hashing beats a walk */
+        struct lh_entry *e = lh_table_lookup_entry(t, key);
+        return e ? lh_entry_v(e) : NULL;
+    }
+    for (struct lh_entry *e = t->head; e; e = e->next) {
+        const char *k = lh_entry_k(e);
+        if (k[0] == key[0] && !strcmp(k, key)) return lh_entry_v(e);
+    }
+    return NULL;
 }
 
 static _Thread_local sim_buf jt_out; /* reused: the text is copied out */

@@ -65,6 +65,12 @@ json_object *sim_json_parse(const char *txt, size_t len);
  * Keeps one tokener per thread for max_depth (another depth replaces it). */
 json_object *sim_json_parse_doc(const char *txt, size_t len, int max_depth);
 
+/* o's member key (borrowed), or NULL when o is not an object, has no such
+ * key, or its value is null: json_object_object_get(o, key). Small objects
+ * (most Kubernetes maps) are walked instead of hashed, which costs a third of
+ * json-c's lookup. */
+json_object *sim_json_get(json_object *o, const char *key);
+
 /* Free this thread's scratch (call when a thread that used the above ends). */
 void sim_json_release(void);
 

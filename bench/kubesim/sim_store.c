@@ -66,9 +66,7 @@ static size_t
 type_meta_len(const char *txt, size_t len, json_object *obj)
 {
     static const char k1[] = "{\"kind\":\"", k2[] = "\",\"apiVersion\":\"", k3[] = "\",";
-    json_object *k = NULL, *av = NULL;
-    json_object_object_get_ex(obj, "kind", &k);
-    json_object_object_get_ex(obj, "apiVersion", &av);
+    json_object *k = sim_json_get(obj, "kind"), *av = sim_json_get(obj, "apiVersion");
     if (!k || !av || !json_object_is_type(k, json_type_string) ||
         !json_object_is_type(av, json_type_string))
         return 0;
@@ -303,19 +301,16 @@ label_ik(char *ik, size_t cap, const char *k, const char *v)
 static void
 label_index_update(sim_store *s, const char *key, sim_obj *prev, sim_obj *o)
 {
-    json_object *pl = NULL, *nl = NULL, *m;
-    if (prev && json_object_object_get_ex(sim_obj_tree(prev), "metadata", &m))
-        json_object_object_get_ex(m, "labels", &pl);
-    if (o && json_object_object_get_ex(sim_obj_tree(o), "metadata", &m))
-        json_object_object_get_ex(m, "labels", &nl);
+    json_object *pl =
+        prev ? sim_json_get(sim_json_get(sim_obj_tree(prev), "metadata"), "labels") : NULL;
+    json_object *nl = o ? sim_json_get(sim_json_get(sim_obj_tree(o), "metadata"), "labels") : NULL;
     char ik[640];
     if (pl && json_object_is_type(pl, json_type_object)) {
         json_object_object_foreach(pl, k, v)
         {
-            json_object *nv = NULL;
-            if (nl && json_object_object_get_ex(nl, k, &nv) && nv &&
-                !strcmp(json_object_get_string(nv), json_object_get_string(v)))
-                continue; /* unchanged: replaced below */
+            const char *nvs = json_object_get_string(sim_json_get(nl, k));
+            const char *vs = json_object_get_string(v);
+            if (nvs && vs && !strcmp(nvs, vs)) continue; /* unchanged: replaced below */
             label_ik(ik, sizeof ik, k, json_object_get_string(v));
             index_put(&s->by_label, ik, key, NULL);
         }
