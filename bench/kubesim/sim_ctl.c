@@ -69,10 +69,25 @@ has_str(json_object *arr, const char *s)
     return 0;
 }
 
-static void
-owner_count(sim_state *S, const sim_obj *o, int delta)
+/* o.<key> (NULL when absent or o is not an object); no path parsing: the
+ * event hook runs on every write. */
+static json_object *
+member(json_object *o, const char *key)
 {
-    json_object *refs = o ? jx_arr(sim_obj_tree(o), "metadata.ownerReferences") : NULL;
+    json_object *v = NULL;
+    return json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static json_object *
+owner_refs_of(const sim_obj *o)
+{
+    json_object *refs = o ? member(member(sim_obj_tree(o), "metadata"), "ownerReferences") : NULL;
+    return json_object_is_type(refs, json_type_array) ? refs : NULL;
+}
+
+static void
+owner_count(sim_state *S, json_object *refs, int delta)
+{
     size_t n = refs ? json_object_array_length(refs) : 0;
     for (size_t i = 0; i < n; i++) {
         const char *uid = jx_str(json_object_array_get_idx(refs, i), "uid");
@@ -90,17 +105,28 @@ static void kubelet_on_pod(sim_state *S, const sim_event *e);
 void
 sim_ctl_on_event(sim_state *S, sim_res *r, const sim_event *e)
 {
-    json_object *m = jx_obj(sim_obj_tree(e->obj), "metadata");
-    const char *ns = jx_str_or(m, "namespace", "");
-    const char *name = jx_str_or(m, "name", "");
-    /* owner reference counts */
-    if (e->prev) owner_count(S, e->prev, -1);
-    if (e->type != SIM_EV_DELETED) owner_count(S, e->obj, +1);
+    json_object *m = member(sim_obj_tree(e->obj), "metadata");
+    if (!json_object_is_type(m, json_type_object)) m = NULL;
+    int deleting = member(m, "deletionTimestamp") != NULL;
+    const char *ns = "", *name = ""; /* only the branches below that use them */
+    if (r->hook == SIM_HOOK_NAMESPACE || r->hook == SIM_HOOK_CRD || e->type == SIM_EV_DELETED ||
+        deleting) {
+        ns = jx_str_or(m, "namespace", "");
+        name = jx_str_or(m, "name", "");
+    }
+    /* owner reference counts (nothing to do when a write kept the same list:
+     * merge patches share untouched subtrees with the previous version) */
+    json_object *prev_refs = owner_refs_of(e->prev);
+    json_object *refs = e->type != SIM_EV_DELETED ? owner_refs_of(e->obj) : NULL;
+    if (prev_refs != refs) {
+        owner_count(S, prev_refs, -1);
+        owner_count(S, refs, +1);
+    }
 
     if (r->hook == SIM_HOOK_NAMESPACE) {
         if (e->type == SIM_EV_ADDED)
             push(S, CTL_NS_SA, r->store_key, name, name, NULL);
-        else if (e->type == SIM_EV_MODIFIED && jx_get(m, "deletionTimestamp"))
+        else if (e->type == SIM_EV_MODIFIED && deleting)
             push(S, CTL_NS_TERM, r->store_key, name, name, NULL);
     }
     if (e->type == SIM_EV_DELETED) {
@@ -123,7 +149,7 @@ sim_ctl_on_event(sim_state *S, sim_res *r, const sim_event *e)
                 push(S, CTL_OWNER, orr->store_key, orr->namespaced ? ns : "",
                      jx_str_or(ref, "name", ""), jx_str(ref, "uid"));
         }
-    } else if (jx_get(m, "deletionTimestamp")) {
+    } else if (deleting) {
         json_object *f = jx_arr(m, "finalizers");
         if (has_str(f, "foregroundDeletion") || has_str(f, "orphan"))
             push(S, CTL_OWNER, r->store_key, ns, name, jx_str(m, "uid"));
