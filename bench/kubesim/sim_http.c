@@ -813,29 +813,48 @@ sim_conn_stream_begin(sim_conn *c, int status, const char *content_type)
     conn_kick(c);
 }
 
+size_t
+sim_http_chunk_head(char *head, size_t len)
+{
+    size_t hl = sim_fmt_hex(head, len);
+    head[hl++] = '\r';
+    head[hl++] = '\n';
+    return hl;
+}
+
+/* Append the parts of one chunk with a single growth check; aborts on OOM. */
+static void
+stream_put(sim_conn *c, const char *a, size_t al, const char *b, size_t bl, const char *t,
+           size_t tl)
+{
+    if (sim_buf_reserve(&c->out, al + bl + tl) != 0) {
+        sim_conn_abort(c);
+        return;
+    }
+    char *w = c->out.data + c->out.len;
+    memcpy(w, a, al);
+    if (bl) memcpy(w + al, b, bl);
+    if (tl) memcpy(w + al + bl, t, tl);
+    c->out.len += al + bl + tl;
+    c->out.data[c->out.len] = '\0';
+    conn_kick(c);
+}
+
 void
 sim_conn_stream_write(sim_conn *c, const char *data, size_t len)
 {
     if (c->state != ST_STREAMING || len == 0) return;
-    /* once per event and watcher: chunk size framing without printf */
-    char head[24];
-    size_t hl = sim_fmt_hex(head, len);
-    head[hl++] = '\r';
-    head[hl++] = '\n';
-    if (sim_buf_reserve(&c->out, hl + len + 2) == 0) {
-        /* one growth check and three copies for the whole chunk */
-        char *w = c->out.data + c->out.len;
-        memcpy(w, head, hl);
-        memcpy(w + hl, data, len);
-        memcpy(w + hl + len, "\r\n", 2);
-        c->out.len += hl + len + 2;
-        c->out.data[c->out.len] = '\0';
-    }
-    if (c->out.oom) {
-        sim_conn_abort(c);
-        return;
-    }
-    conn_kick(c);
+    /* chunk size framing without printf */
+    char head[SIM_HTTP_CHUNK_HEAD_MAX];
+    size_t hl = sim_http_chunk_head(head, len);
+    stream_put(c, head, hl, data, len, "\r\n", 2);
+}
+
+void
+sim_conn_stream_write_chunk(sim_conn *c, const char *chunk, size_t len)
+{
+    if (c->state != ST_STREAMING || len == 0) return;
+    stream_put(c, chunk, len, NULL, 0, NULL, 0);
 }
 
 void

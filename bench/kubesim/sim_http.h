@@ -59,6 +59,13 @@ void sim_conn_reply(sim_conn *c, int status, const char *content_type, const cha
 /* Streaming reply: headers with chunked encoding, then chunks, then the end. */
 void sim_conn_stream_begin(sim_conn *c, int status, const char *content_type);
 void sim_conn_stream_write(sim_conn *c, const char *data, size_t len);
+/* The chunk size line for a payload of len bytes ("<hex>\r\n", len > 0) into head
+ * (at least SIM_HTTP_CHUNK_HEAD_MAX bytes); returns its length. */
+#define SIM_HTTP_CHUNK_HEAD_MAX 20
+size_t sim_http_chunk_head(char *head, size_t len);
+/* Queue one complete chunk (size line, payload, "\r\n") framed by the caller:
+ * an event line sent to many streams is framed once. */
+void sim_conn_stream_write_chunk(sim_conn *c, const char *chunk, size_t len);
 void sim_conn_stream_end(sim_conn *c);
 /* Bytes queued and not yet written to the socket. */
 size_t sim_conn_pending(const sim_conn *c);

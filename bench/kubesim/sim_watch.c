@@ -83,22 +83,22 @@ static int
 matches(sim_watch *w, const sim_obj *o)
 {
     if (!o) return 0;
-    if (w->ns[0]) {
-        size_t n = strlen(w->ns);
-        if (strncmp(o->key, w->ns, n) != 0 || o->key[n] != '/') return 0;
-    }
+    if (w->ns_len && (strncmp(o->key, w->ns, w->ns_len) != 0 || o->key[w->ns_len] != '/')) return 0;
     if (w->ls && !sim_selector_matches_obj(w->ls, sim_obj_tree(o))) return 0;
     if (w->fs && !sim_fsel_matches(w->fs, sim_obj_tree(o))) return 0;
     return 1;
 }
 
-/* Write one event line. Returns -1 when the watcher was dropped. */
-/* Output of a watch; held back while a stall fault applies. */
+/* Output of a watch: one event line, also given as a complete chunk when the
+ * caller framed it (chunk NULL: framed here); held back, unframed, while a stall
+ * fault applies. */
 static void
-watch_write(sim_watch *w, const char *data, size_t len)
+watch_write(sim_watch *w, const char *data, size_t len, const char *chunk, size_t chunk_len)
 {
     if (w->stalled)
         sim_buf_append(&w->held, data, len);
+    else if (chunk)
+        sim_conn_stream_write_chunk(w->c, chunk, chunk_len);
     else
         sim_conn_stream_write(w->c, data, len);
 }
@@ -121,6 +121,22 @@ event_head(sim_buf *b, const char *type)
     sim_buf_append(b, "{\"type\":\"", 9);
     sim_buf_puts(b, type);
     sim_buf_append(b, "\",\"object\":", 11);
+}
+
+/* Room before the shared event line for its chunk size line. */
+#define WLINE_PAD SIM_HTTP_CHUNK_HEAD_MAX
+
+/* Count an event line queued for w; drops a watcher that fell too far behind
+ * (-1). */
+static int
+line_sent(sim_watch *w)
+{
+    w->res->watch_events++;
+    if (sim_conn_pending(w->c) + w->held.len > SIM_WATCH_MAX_BUFFER) {
+        watch_abort(w);
+        return -1;
+    }
+    return 0;
 }
 
 static int
@@ -146,18 +162,34 @@ send_line(sim_watch *w, const char *type, const sim_obj *o, const char *override
         json_object_put(t);
         sim_obj_unref(tmp);
     } else if (!override_json && S->wline_on) {
-        /* one encoding of the event for every watcher it goes to */
+        /* One encoding of the event for every watcher it goes to, framed once as
+         * an HTTP chunk: S->wline is WLINE_PAD bytes of room for the size line,
+         * the event line, "\r\n". */
         if (S->wline_obj != o || S->wline_type != type || S->wline_res != w->res) {
             S->wline.len = 0;
             S->wline.oom = 0;
+            sim_buf_append(&S->wline, "", 0);
+            if (sim_buf_reserve(&S->wline, WLINE_PAD) == 0) S->wline.len = WLINE_PAD;
             event_head(&S->wline, type);
             sim_obj_text(S, w->res, o, 1, &S->wline);
-            sim_buf_puts(&S->wline, "}\n");
+            sim_buf_puts(&S->wline, "}\n\r\n");
             S->wline_obj = o;
             S->wline_type = type;
             S->wline_res = w->res;
         }
-        b = &S->wline;
+        if (S->wline.oom) {
+            S->wline_obj = NULL;
+            watch_abort(w);
+            return -1;
+        }
+        const char *line = S->wline.data + WLINE_PAD;
+        size_t line_len = S->wline.len - WLINE_PAD - 2;
+        char head[SIM_HTTP_CHUNK_HEAD_MAX];
+        size_t hl = sim_http_chunk_head(head, line_len);
+        char *chunk = S->wline.data + WLINE_PAD - hl;
+        memcpy(chunk, head, hl); /* the same bytes for every watcher of this event */
+        watch_write(w, line, line_len, chunk, hl + line_len + 2);
+        return line_sent(w);
     } else {
         event_head(b, type);
         if (override_json)
@@ -167,19 +199,13 @@ send_line(sim_watch *w, const char *type, const sim_obj *o, const char *override
         sim_buf_puts(b, "}\n");
     }
     if (b->oom) {
-        if (b == &S->wline) S->wline_obj = NULL;
         sim_buf_free(&own);
         watch_abort(w);
         return -1;
     }
-    watch_write(w, b->data, b->len);
-    if (own.data) sim_buf_free(&own); /* shared line: nothing of its own to free */
-    w->res->watch_events++;
-    if (sim_conn_pending(w->c) + w->held.len > SIM_WATCH_MAX_BUFFER) {
-        watch_abort(w);
-        return -1;
-    }
-    return 0;
+    watch_write(w, b->data, b->len, NULL, 0);
+    sim_buf_free(&own);
+    return line_sent(w);
 }
 
 /* The old content stamped with the event's resourceVersion (selector exit). */
@@ -290,7 +316,7 @@ bookmark_cb(struct ev_loop *loop, ev_timer *t, int revents)
     if (w->res->hook != SIM_HOOK_CUSTOM) rv = w->S->rv;
     if (rv < w->from_rv) rv = w->from_rv;
     bookmark_text(w, rv, 0, &b);
-    if (!b.oom) watch_write(w, b.data, b.len);
+    if (!b.oom) watch_write(w, b.data, b.len, NULL, 0);
     sim_buf_free(&b);
 }
 
@@ -353,7 +379,10 @@ sim_watch_start(sim_rq *rq, uint64_t from_rv, int has_rv, int send_initial, void
     w->c = rq->c;
     w->res = res;
     w->st = st;
-    if (res->namespaced && rq->ns[0]) snprintf(w->ns, sizeof w->ns, "%s", rq->ns);
+    if (res->namespaced && rq->ns[0]) {
+        snprintf(w->ns, sizeof w->ns, "%s", rq->ns);
+        w->ns_len = strlen(w->ns);
+    }
     w->ls = label_sel;
     w->fs = field_sel;
     w->table = sim_table_wanted(rq->r->accept);
@@ -401,7 +430,7 @@ sim_watch_start(sim_rq *rq, uint64_t from_rv, int has_rv, int send_initial, void
         if (send_initial) {
             sim_buf b = {0};
             bookmark_text(w, S->rv, 1, &b);
-            if (!b.oom) watch_write(w, b.data, b.len);
+            if (!b.oom) watch_write(w, b.data, b.len, NULL, 0);
             sim_buf_free(&b);
         }
     }

@@ -16,6 +16,7 @@ typedef struct sim_watch {
     sim_res *res;
     sim_store *st;
     char ns[256];
+    size_t ns_len; /* strlen(ns), 0: every namespace (checked per event) */
     sim_selector *ls;
     sim_fsel *fs;
     uint64_t last_rv; /* events at or below this were already covered */
