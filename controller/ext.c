@@ -184,11 +184,34 @@ bag_fini(bag *b)
     free(b->v);
 }
 
+/* Sandboxes a pass already read (found or not), by "ns/name": a claim pass
+ * asks for the same Sandbox several times (its status, its annotation, its
+ * controlled list, the candidate), and each store read decodes a new copy.
+ * One txn, so the answers cannot differ. */
+#define RD_MEMO 8
+typedef struct rd_memo {
+    char key[2 * STORE_MAX_NAME + 2];
+    json_object *obj; /* in the bag; NULL: not found */
+} rd_memo;
+
 typedef struct reader {
     store_rtxn *r;
     bag held;
     int err; /* first store error other than NOTFOUND */
+    rd_memo memo[RD_MEMO];
+    size_t n_memo;
 } reader;
+
+static void
+rd_remember(reader *rd, const char *ns, const char *name, json_object *o)
+{
+    if (rd->n_memo == RD_MEMO) return;
+    rd_memo *m = &rd->memo[rd->n_memo];
+    int n = snprintf(m->key, sizeof m->key, "%s/%s", ns, name);
+    if (n <= 0 || (size_t)n >= sizeof m->key) return;
+    m->obj = o;
+    rd->n_memo++;
+}
 
 static json_object *
 rd_get(reader *rd, enum store_kind k, const char *ns, const char *name)
@@ -206,7 +229,17 @@ rd_get(reader *rd, enum store_kind k, const char *ns, const char *name)
 static json_object *
 lookup_sandbox(void *ud, const char *ns, const char *name)
 {
-    return rd_get(ud, STORE_SANDBOX, ns, name);
+    reader *rd = ud;
+    if (!ns || !name || !*name) return NULL;
+    char key[2 * STORE_MAX_NAME + 2];
+    int n = snprintf(key, sizeof key, "%s/%s", ns, name);
+    if (n > 0 && (size_t)n < sizeof key)
+        for (size_t i = 0; i < rd->n_memo; i++)
+            if (strcmp(rd->memo[i].key, key) == 0) return rd->memo[i].obj;
+    int err = rd->err;
+    json_object *o = rd_get(rd, STORE_SANDBOX, ns, name);
+    if (o != NULL || rd->err == err) rd_remember(rd, ns, name, o); /* found, or NotFound */
+    return o;
 }
 
 /* A list of decoded objects (pointers into the reader's bag). */
@@ -223,6 +256,7 @@ on_item(const store_item *it, void *udata)
     json_object *o = NULL;
     if (store_decode(it, &o) != 0) return 0; /* damaged entry: skip it */
     if (bag_add(&l->rd->held, o) == NULL) return ERR_NOMEM;
+    if (it->kind == STORE_SANDBOX) rd_remember(l->rd, it->ns, it->name, o);
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
         json_object **v = realloc(l->v, cap * sizeof *v);

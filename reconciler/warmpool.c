@@ -363,8 +363,14 @@ rec_warmpool_reconcile(const rec_wp_config *cfg, rec_wp_state *st, const rec_wp_
             if (rv) /* compare-and-swap: never adopt over someone else's write */
                 jx_set_str(md, "resourceVersion", rv);
             if (orphan) {
-                json_object *refs = rec_meta_owner_refs_with(
+                /* A copy: the member object may be held across passes by
+                 * the wiring (and freed on this thread) while the I/O thread
+                 * serializes and frees this patch; json-c reference counts
+                 * are not atomic, so the patch shares nothing with it. */
+                json_object *shared = rec_meta_owner_refs_with(
                     sb, rec_meta_owner_ref_new(&KUBE_SANDBOXWARMPOOLS, pool));
+                json_object *refs = shared ? rec_json_copy(shared) : NULL;
+                json_object_put(shared);
                 if (refs == NULL) {
                     json_object_put(patch);
                     rc = ERR_NOMEM;
