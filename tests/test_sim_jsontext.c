@@ -893,6 +893,43 @@ test_golden_bodies(void **state)
     assert_true(bodies >= 300);
 }
 
+/* A parsed tree (constant keys) goes through json-c's editing calls like a
+ * tokener's: copied, keys deleted and replaced, values swapped, freed. */
+static void
+test_parsed_tree_edits(void **state)
+{
+    (void)state;
+    const char *txt =
+        "{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"cm-1\","
+        "\"labels\":{\"app\":\"a1\"},\"namespace\":\"default\",\"managedFields\":[{\"manager\":"
+        "\"curl\",\"fieldsV1\":{\"f:data\":{\".\":{},\"f:k\":{}}}}]},\"data\":{\"k\":\"v\"}}";
+    json_object *want = tokener_parse(txt, strlen(txt));
+    json_object *got = sim_json_parse(txt, strlen(txt));
+    assert_non_null(got);
+    json_object *copies[2] = {NULL, NULL};
+    assert_int_equal(json_object_deep_copy(want, &copies[0], NULL), 0);
+    assert_int_equal(json_object_deep_copy(got, &copies[1], NULL), 0);
+    json_object *trees[4] = {want, got, copies[0], copies[1]};
+    for (int i = 0; i < 4; i++) {
+        json_object *m = json_object_object_get(trees[i], "metadata");
+        json_object_object_del(m, "name");
+        json_object_object_del(m, "labels");
+        json_object_object_add(m, "namespace", json_object_new_string("other"));
+        json_object_object_add(m, "uid", json_object_new_string("u"));
+        json_object_object_add(trees[i], "kind", json_object_new_string("Other"));
+        json_object_object_del(trees[i], "data");
+    }
+    const char *w = json_object_to_json_string_ext(want, SIM_JSON_FLAGS);
+    for (int i = 1; i < 4; i++) {
+        assert_string_equal(json_object_to_json_string_ext(trees[i], SIM_JSON_FLAGS), w);
+        char *o = ours(trees[i], SIM_JSON_FLAGS);
+        assert_string_equal(o, w);
+        free(o);
+    }
+    for (int i = 0; i < 4; i++)
+        json_object_put(trees[i]);
+}
+
 /* sim_json_get against json-c's lookup, on objects of 0..20 keys. */
 static void
 test_get(void **state)
@@ -974,6 +1011,7 @@ main(void)
         cmocka_unit_test(test_other_string_hash),
         cmocka_unit_test(test_public_api_only),
         cmocka_unit_test(test_get),
+        cmocka_unit_test(test_parsed_tree_edits),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     sim_json_release();

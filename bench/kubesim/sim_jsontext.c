@@ -4,8 +4,8 @@
  * json_object_to_json_string_ext walks the tree through one function
  * pointer per node, appends to a printbuf a few bytes at a time and prints
  * integers with snprintf. Here the walk is one switch over the node type,
- * strings are escaped straight into a buffer reserved for the worst case and
- * integers are formatted by hand.
+ * strings are copied 8 bytes at a time straight into the output until a
+ * byte needs an escape, and integers are formatted by hand.
  *
  * Which serializer a node has is json-c private state: json_object_private.h
  * is not installed. For json-c 0.16 (checked at compile time and by probes at
@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 /* json-c 0.16's struct json_object (json_object_private.h): the common
  * header every node starts with. Only read, and only once jt_probe agreed. */
@@ -230,6 +231,10 @@ put_str(sim_buf *b, const char *s, size_t n, const unsigned char *esc, int slash
         break;
     escape:; /* s[i] needs an escape */
         unsigned char c = (unsigned char)s[i++], e = esc[c];
+        if (!e) { /* not reached: the first byte sim_json_special8 flags is one */
+            *d++ = (char)c;
+            continue;
+        }
         /* room for this escape and the rest as plain bytes (the next
          * escape checks again) */
         b->len = (size_t)(d - b->data);
