@@ -260,19 +260,48 @@ sim_core_defaults(const sim_res *r, json_object *obj)
 }
 
 /* Go serialises a zero metav1.Time as null: typed conditions always carry
- * their time fields. */
+ * their time fields. Copy on write: obj's status, its conditions and a
+ * condition may be shared with the stored object (sim_merge_patch_shared),
+ * so nothing is changed in place; the path to a condition that lacks a key
+ * is copied (shallow) first. Most writes find every key there and copy
+ * nothing. */
+static int
+condition_complete(json_object *c, const char *const *keys, size_t nkeys)
+{
+    if (!json_object_is_type(c, json_type_object)) return 1;
+    for (size_t k = 0; k < nkeys; k++)
+        if (!json_object_object_get_ex(c, keys[k], NULL)) return 0;
+    return 1;
+}
+
 static void
 condition_times(json_object *obj, const char *const *keys, size_t nkeys)
 {
     json_object *conds = jx_arr(obj, "status.conditions");
-    size_t n = conds ? json_object_array_length(conds) : 0;
-    for (size_t i = 0; i < n; i++) {
-        json_object *c = json_object_array_get_idx(conds, i);
-        if (!json_object_is_type(c, json_type_object)) continue;
-        for (size_t k = 0; k < nkeys; k++)
-            if (!json_object_object_get_ex(c, keys[k], NULL))
-                json_object_object_add(c, keys[k], NULL);
+    size_t n = conds ? json_object_array_length(conds) : 0, i = 0;
+    while (i < n && condition_complete(json_object_array_get_idx(conds, i), keys, nkeys))
+        i++;
+    if (i == n) return;
+    json_object *st = sim_json_shallow_copy(jx_obj(obj, "status"));
+    json_object *nc = json_object_new_array_ext((int)n);
+    if (!st || !nc || json_object_object_add(obj, "status", st) != 0) {
+        json_object_put(st);
+        json_object_put(nc);
+        return;
     }
+    for (i = 0; i < n; i++) {
+        json_object *c = json_object_array_get_idx(conds, i);
+        if (condition_complete(c, keys, nkeys)) {
+            json_object_array_add(nc, json_object_get(c));
+            continue;
+        }
+        json_object *cc = sim_json_shallow_copy(c);
+        for (size_t k = 0; cc && k < nkeys; k++)
+            if (!json_object_object_get_ex(cc, keys[k], NULL))
+                json_object_object_add(cc, keys[k], NULL);
+        json_object_array_add(nc, cc ? cc : json_object_get(c));
+    }
+    json_object_object_add(st, "conditions", nc);
 }
 
 void
@@ -548,8 +577,9 @@ validate_pod(json_object *obj, json_object *old, const char *sub, sim_causes *c)
         const char *img = jx_str(ct, "image");
         if (!img || !img[0]) sim_causes_required(c, field, NULL);
     }
-    if (old) {
-        /* pod spec is immutable apart from a few fields */
+    if (old && jx_get(obj, "spec") != jx_get(old, "spec")) {
+        /* pod spec is immutable apart from a few fields (a spec shared with
+         * the stored object is that object's: nothing changed) */
         json_object *a = sim_json_copy(jx_get(obj, "spec"));
         json_object *b = sim_json_copy(jx_get(old, "spec"));
         if (a && b) {

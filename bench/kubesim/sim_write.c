@@ -494,23 +494,6 @@ own_meta(json_object *nobj, json_object *om, int *shared)
     return sim__meta_of(nobj) ? 0 : ERR_NOMEM;
 }
 
-/* Make nobj.<key> and everything below it private (see own_meta). */
-static int
-own_deep(json_object *nobj, json_object *ot, const char *key)
-{
-    json_object *v = NULL, *bv = NULL;
-    if (!json_object_object_get_ex(nobj, key, &v) || !v ||
-        !json_object_object_get_ex(ot, key, &bv) || !bv)
-        return 0;
-    if (v != bv) return sim_json_unshare(v, bv);
-    json_object *c = sim_json_copy(v);
-    if (!c || json_object_object_add(nobj, key, c) != 0) {
-        json_object_put(c);
-        return ERR_NOMEM;
-    }
-    return 0;
-}
-
 /* Commit an updated object nobj (taken) replacing old. fields_src: what the
  * writer set (for managedFields). Replies unless rq is NULL. Returns code. */
 static int
@@ -524,13 +507,15 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
     nobj = sim_meta_reorder(nobj, r->kind, av);
     /* nobj may share untouched subtrees with the stored (immutable) tree
      * (sim_merge_patch_shared, subresource_merge): everything changed in
-     * place below must be private first. metadata always changes. */
+     * place below must be private first. metadata always changes; the CRD
+     * schema may prune or default anywhere (unless the stored version is a
+     * fixed point of it); a namespace's labels get the name label; the
+     * rest (sim_core_normalize's condition times, generation, managedFields)
+     * copies on write. */
     int meta_shared = 0, schema_runs = rq && r->hook == SIM_HOOK_CUSTOM && r->schema;
     if (own_meta(nobj, om, &meta_shared) != 0 ||
         (((schema_runs && !clean_has(r, old)) || r->hook == SIM_HOOK_NAMESPACE) &&
-         sim_json_unshare(nobj, ot) != 0) ||
-        ((r->hook == SIM_HOOK_POD || r->hook == SIM_HOOK_NODE) &&
-         own_deep(nobj, ot, "status") != 0)) {
+         sim_json_unshare(nobj, ot) != 0)) {
         json_object_put(nobj);
         if (rq) sim__reply_oom(rq);
         return 500;
