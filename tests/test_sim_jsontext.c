@@ -412,8 +412,8 @@ test_tricky_texts(void **state)
         "{\"\":\"\"}",
         "{\"\\\"k\\\\\":\"v\"}",
         "{\"k/slash\":\"v/slash\"}",
-        "{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"cm-1\","
-        "\"namespace\":\"default\",\"labels\":{\"app\":\"bench\"}},\"data\":{\"k\":\"v\"}}",
+        ("{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"cm-1\","
+         "\"namespace\":\"default\",\"labels\":{\"app\":\"bench\"}},\"data\":{\"k\":\"v\"}}"),
     };
     for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
         check_str(texts[i]);
@@ -524,6 +524,34 @@ test_depth_limit(void **state)
             free(t);
         }
     }
+}
+
+/* A document nested deeper than 1000 for a depth that allows it: the
+ * tokener parses it (the fast pass recurses, so it stops at 1000; json-c
+ * itself recurses when it frees, which bounds what a test can build). */
+static void
+test_very_deep_document(void **state)
+{
+    (void)state;
+    size_t n = 3000, len = 0, f0, t0, f1, t1;
+    char *t = malloc(2 * n + 1);
+    assert_non_null(t);
+    for (size_t i = 0; i < n; i++)
+        t[len++] = '[';
+    for (size_t i = 0; i < n; i++)
+        t[len++] = ']';
+    json_object *want = tokener_parse_doc(t, len, (int)n + 8);
+    sim_json_parse_counts(&f0, &t0);
+    json_object *got = sim_json_parse_doc(t, len, (int)n + 8);
+    sim_json_parse_counts(&f1, &t1);
+    assert_non_null(want);
+    assert_non_null(got);
+    assert_int_equal(t1, t0 + 1);
+    assert_int_equal(f1, f0);
+    json_object_put(want);
+    json_object_put(got);
+    assert_null(sim_json_parse(t, len)); /* depth 1024 */
+    free(t);
 }
 
 /* ---- hand-built trees: what the parser never makes ---- */
@@ -1011,6 +1039,7 @@ main(void)
         cmocka_unit_test(test_other_string_hash),
         cmocka_unit_test(test_public_api_only),
         cmocka_unit_test(test_get),
+        cmocka_unit_test(test_very_deep_document),
         cmocka_unit_test(test_parsed_tree_edits),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

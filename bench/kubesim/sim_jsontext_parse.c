@@ -27,8 +27,10 @@
 #include <string.h>
 
 /* sim_store's tokener depth. A tokener of depth D fails an element added
- * at D open containers; the fast pass gives up at D - 1. */
+ * at D open containers; the fast pass gives up at D - 1, and at FAST_DEPTH
+ * whatever D is (it recurses; the tokener does not). */
 #define TOKENER_DEPTH 1024
+#define FAST_DEPTH    1000
 /* Objects with fewer keys check a new key against the others one by one;
  * larger ones use the object's hash table. */
 #define LINEAR_KEYS 12
@@ -621,7 +623,8 @@ parse(const char *txt, size_t len, int depth, int whole)
 {
     if (len > INT_MAX || depth < 1) return NULL;
     pthread_once(&jp_once, jp_init);
-    jp j = {.p = txt, .end = txt + len, .max_depth = depth - 1};
+    jp j = {
+        .p = txt, .end = txt + len, .max_depth = depth - 1 < FAST_DEPTH ? depth - 1 : FAST_DEPTH};
     skip_ws(&j);
     if (j.p < j.end && (*j.p == '{' || *j.p == '[')) {
         json_object *o = parse_value(&j);
