@@ -786,17 +786,42 @@ sim_conn_reply(sim_conn *c, int status, const char *content_type, const char *ex
                const char *body, size_t len)
 {
     if (c->state != ST_HANDLING) return;
-    /* built by appends: a printf per reply was ~1.2k instructions of a write */
-    status_line(&c->out, status);
-    sim_buf_append(&c->out, "Content-Type: ", 14);
-    sim_buf_puts(&c->out, content_type);
-    sim_buf_append(&c->out, "\r\n", 2);
-    if (extra_headers) sim_buf_puts(&c->out, extra_headers);
-    if (c->close_after) sim_buf_append(&c->out, "Connection: close\r\n", 19);
-    sim_buf_append(&c->out, "Content-Length: ", 16);
-    sim_buf_dec(&c->out, (long long)len);
-    sim_buf_append(&c->out, "\r\n\r\n", 4);
-    sim_buf_append(&c->out, body, len);
+    /* The head and the body in one growth check and a run of memcpy (a printf per
+     * reply was ~1.2k instructions of a write). */
+    const char *text = status_text(status);
+    char code[24], clen[24];
+    size_t code_l = sim_fmt_dec(code, status), clen_l = sim_fmt_dec(clen, (long long)len);
+    size_t text_l = strlen(text), ct_l = strlen(content_type);
+    size_t extra_l = extra_headers ? strlen(extra_headers) : 0;
+    size_t close_l = c->close_after ? sizeof "Connection: close\r\n" - 1 : 0;
+    size_t total =
+        9 + code_l + 1 + text_l + 2 + 14 + ct_l + 2 + extra_l + close_l + 16 + clen_l + 4 + len;
+    if (sim_buf_reserve(&c->out, total) == 0) {
+        char *w = c->out.data + c->out.len;
+#define PUTN(p, n)                                                                                 \
+    do {                                                                                           \
+        memcpy(w, (p), (n));                                                                       \
+        w += (n);                                                                                  \
+    } while (0)
+        PUTN("HTTP/1.1 ", 9);
+        PUTN(code, code_l);
+        PUTN(" ", 1);
+        PUTN(text, text_l);
+        PUTN("\r\nContent-Type: ", 16);
+        PUTN(content_type, ct_l);
+        PUTN("\r\n", 2);
+        if (extra_l) PUTN(extra_headers, extra_l);
+        if (close_l) PUTN("Connection: close\r\n", close_l);
+        PUTN("Content-Length: ", 16);
+        PUTN(clen, clen_l);
+        PUTN("\r\n\r\n", 4);
+        if (len) PUTN(body, len);
+#undef PUTN
+        c->out.len += total;
+        c->out.data[c->out.len] = '\0';
+    } else {
+        c->close_after = 1; /* out of memory: no answer can follow, end the connection */
+    }
     reply_done(c);
 }
 
