@@ -178,13 +178,20 @@ str_reserve(size_t n)
     return 0;
 }
 
+static inline const char *
+ws(const char *p, const char *e)
+{
+    /* canonical text has none: one compare for the common case */
+    while (p < e && (unsigned char)*p <= ' ' &&
+           (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    return p;
+}
+
 static inline void
 skip_ws(jp *j)
 {
-    /* canonical text has none: one compare for the common case */
-    while (j->p < j->end && (unsigned char)*j->p <= ' ' &&
-           (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
-        j->p++;
+    j->p = ws(j->p, j->end);
 }
 
 static int
@@ -208,12 +215,12 @@ hex4(const char *s, unsigned *out)
     return 0;
 }
 
-/* Decode escapes from j->p (inside a string, n bytes already plain) into
- * jp_str; j->p ends after the closing quote. */
+/* Decode the string that started at start, from *pp (its first escape) on,
+ * into jp_str; *pp ends after the closing quote. */
 __attribute__((noinline)) static int
-decode_str(jp *j, const char *start, size_t *len)
+decode_str(const char **pp, const char *e, const char *start, size_t *len)
 {
-    const char *q = j->p, *e = j->end;
+    const char *q = *pp;
     size_t n = (size_t)(q - start);
     if (str_reserve(n + 64)) return -1;
     memcpy(jp_str, start, n);
@@ -221,7 +228,7 @@ decode_str(jp *j, const char *start, size_t *len)
         unsigned char c = (unsigned char)*q;
         if (str_reserve(n + 8)) return -1;
         if (c == '"') {
-            j->p = q + 1;
+            *pp = q + 1;
             *len = n;
             return 0;
         }
@@ -290,12 +297,13 @@ decode_str(jp *j, const char *start, size_t *len)
     return -1;
 }
 
-/* A string body from j->p (after the opening quote): *s and *len point into the
- * input when it has no escapes, else into jp_str. */
+/* A string body from *pp (after the opening quote) to before e; *pp ends
+ * after the closing quote. *s and *len point into the input when it has no
+ * escapes, else into jp_str. */
 static inline int
-scan_str(jp *j, const char **s, size_t *len)
+scan_str(const char **pp, const char *e, const char **s, size_t *len)
 {
-    const char *start = j->p, *q = start, *e = j->end;
+    const char *start = *pp, *q = start;
     for (;;) {
         while (e - q >= 8) { /* to the next '"', '\\' or control byte */
             uint64_t w;
@@ -312,12 +320,12 @@ scan_str(jp *j, const char **s, size_t *len)
         if (c == '"') {
             *s = start;
             *len = (size_t)(q - start);
-            j->p = q + 1;
+            *pp = q + 1;
             return 0;
         }
         if (c == '\\') {
-            j->p = q;
-            if (decode_str(j, start, len)) return -1;
+            *pp = q;
+            if (decode_str(pp, e, start, len)) return -1;
             *s = jp_str;
             return 0;
         }
@@ -392,18 +400,24 @@ parse_number(jp *j)
 
 static json_object *parse_value(jp *j);
 
-/* Is key (NUL-terminated; common_keys[ck] when ck >= 0) already in o? */
+/* Is key (NUL-terminated; common_keys[ck] when ck >= 0) already in t?
+ * While parsing, every occurrence of a common key is its constant and no
+ * other key is constant: pointers compare for those, strcmp for the rest. */
 static int
-has_key(json_object *o, const char *key, int ck)
+has_key(struct lh_table *t, const char *key, int ck)
 {
-    struct lh_table *t = json_object_get_object(o);
     if (t->count >= LINEAR_KEYS)
         return (ck >= 0 && t->hash_fn == key_hash_fn
                     ? lh_table_lookup_entry_w_hash(t, key, key_lh_hash[ck])
                     : lh_table_lookup_entry(t, key)) != NULL;
+    if (ck >= 0) {
+        for (struct lh_entry *e = t->head; e; e = e->next)
+            if (lh_entry_k(e) == key) return 1;
+        return 0;
+    }
     for (struct lh_entry *e = t->head; e; e = e->next) {
         const char *k = lh_entry_k(e);
-        if (k == key || (k[0] == key[0] && !strcmp(k, key))) return 1;
+        if (!e->k_is_constant && k[0] == key[0] && !strcmp(k, key)) return 1;
     }
     return 0;
 }
@@ -413,10 +427,10 @@ parse_object(jp *j)
 {
     json_object *o = json_object_new_object();
     if (!o) return jp_failed(j);
-    j->p++;
-    skip_ws(j);
-    if (j->p < j->end && *j->p == '}') {
-        j->p++;
+    struct lh_table *t = json_object_get_object(o);
+    const char *p = ws(j->p + 1, j->end), *e = j->end;
+    if (p < e && *p == '}') {
+        j->p = p + 1;
         return o;
     }
     char kbuf[64];      /* the key, NUL-terminated, while its value is parsed */
@@ -424,9 +438,9 @@ parse_object(jp *j)
     for (;;) {
         const char *k, *key;
         size_t klen;
-        if (j->p >= j->end || *j->p != '"') goto fail;
-        j->p++;
-        if (scan_str(j, &k, &klen)) goto fail;
+        if (p >= e || *p != '"') goto fail;
+        p++;
+        if (scan_str(&p, e, &k, &klen)) goto fail;
         int ck = common_key(k, klen);
         if (ck >= 0) {
             key = common_keys[ck];
@@ -437,17 +451,29 @@ parse_object(jp *j)
             copy[klen] = '\0';
             key = copy;
         }
-        if (has_key(o, key, ck)) goto fail; /* the tokener keeps the last value */
-        skip_ws(j);
-        if (j->p >= j->end || *j->p != ':') goto fail;
-        j->p++;
-        skip_ws(j);
-        json_object *v = parse_value(j);
-        if (j->fail) goto fail;
+        if (has_key(t, key, ck)) goto fail; /* the tokener keeps the last value */
+        if (p >= e || *p != ':') {          /* canonical text: right after the key */
+            p = ws(p, e);
+            if (p >= e || *p != ':') goto fail;
+        }
+        p++;
+        if (p < e && (unsigned char)*p <= ' ') p = ws(p, e);
+        json_object *v;
+        if (p < e && *p == '"') { /* a string value, without a call */
+            const char *sv;
+            size_t n;
+            p++;
+            if (scan_str(&p, e, &sv, &n) || n > INT_MAX) goto fail;
+            if (!(v = json_object_new_string_len(sv, (int)n))) goto fail;
+        } else {
+            j->p = p;
+            v = parse_value(j);
+            if (j->fail) goto fail;
+            p = j->p;
+        }
         /* The tokener's add looks each key up first and copies it. A common
          * key is inserted as a constant with its hash known; any other is
          * copied by json-c. */
-        struct lh_table *t = json_object_get_object(o);
         int rc =
             ck >= 0 && t->hash_fn == key_hash_fn
                 ? lh_table_insert_w_hash(t, key, v, key_lh_hash[ck], JSON_C_OBJECT_ADD_CONSTANT_KEY)
@@ -462,15 +488,15 @@ parse_object(jp *j)
             free(owned);
             owned = NULL;
         }
-        skip_ws(j);
-        if (j->p >= j->end) goto fail;
-        if (*j->p == ',') {
-            j->p++;
-            skip_ws(j);
+        if (p < e && (unsigned char)*p <= ' ') p = ws(p, e);
+        if (p >= e) goto fail;
+        if (*p == ',') {
+            p++;
+            if (p < e && (unsigned char)*p <= ' ') p = ws(p, e);
             continue;
         }
-        if (*j->p != '}') goto fail;
-        j->p++;
+        if (*p != '}') goto fail;
+        j->p = p + 1;
         return o;
     }
 fail:
@@ -564,7 +590,7 @@ parse_value(jp *j)
         const char *s;
         size_t n;
         j->p++;
-        if (scan_str(j, &s, &n) || n > INT_MAX) return jp_failed(j);
+        if (scan_str(&j->p, j->end, &s, &n) || n > INT_MAX) return jp_failed(j);
         json_object *o = json_object_new_string_len(s, (int)n);
         return o ? o : jp_failed(j);
     }
