@@ -531,6 +531,15 @@ str_is(json_object *o, const char *key, const char *want)
     return !strcmp(json_object_get_string(v), want);
 }
 
+/* e.fieldsV1 when it is an object (jx_obj without the path parsing). */
+static json_object *
+fields_v1(json_object *e)
+{
+    json_object *f = NULL;
+    json_object_object_get_ex(e, "fieldsV1", &f);
+    return json_object_is_type(f, json_type_object) ? f : NULL;
+}
+
 /* managedFields array mf with each entry's fields pruned against obj and
  * emptied entries dropped (copy on write). Returns mf itself (new reference)
  * when nothing changes; else a new array (possibly empty). */
@@ -541,7 +550,7 @@ prune_managed(json_object *mf, json_object *obj)
     json_object *keep = NULL;
     for (size_t i = 0; i < n; i++) {
         json_object *e = json_object_array_get_idx(mf, i), *ne = json_object_get(e);
-        json_object *f = jx_obj(e, "fieldsV1");
+        json_object *f = fields_v1(e);
         int drop = 0;
         if (f) {
             json_object *pf = prune_fields(f, obj, &drop);
@@ -610,7 +619,7 @@ sim_meta_managed(json_object *obj, json_object *fields_src, const char *manager,
             break;
     }
     if (i < n) {
-        old = jx_obj(e, "fieldsV1");
+        old = fields_v1(e);
         /* the common case: the manager sets fields it already owns */
         if (merge_with_previous && old && src_covered(old, fields_src, subresource))
             nf = json_object_get(old);

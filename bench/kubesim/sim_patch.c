@@ -112,48 +112,53 @@ fresh_from_patch(json_object *p)
 
 /* The static copy of a well-known key, or NULL (by length first: cheaper
  * than the strdup + free it saves). */
-static const char *
+static const char *const known_keys[] = {
+    /* by length */
+    "uid",
+    "kind",
+    "spec",
+    "data",
+    "name",
+    "time",
+    "type",
+    "status",
+    "labels",
+    "reason",
+    "message",
+    "manager",
+    "metadata",
+    "selector",
+    "replicas",
+    "template",
+    "fieldsV1",
+    "namespace",
+    "operation",
+    "apiVersion",
+    "generation",
+    "fieldsType",
+    "finalizers",
+    "conditions",
+    "containers",
+    "annotations",
+    "subresource",
+    "generateName",
+    "managedFields",
+    "resourceVersion",
+    "ownerReferences",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "lastTransitionTime",
+    "observedGeneration",
+    "deletionGracePeriodSeconds",
+};
+
+#define NKNOWN (sizeof known_keys / sizeof known_keys[0])
+
+/* known_keys index of k, or -1 (by length first: cheaper than the strdup +
+ * free and the hashing it saves). */
+static int
 known_key(const char *k)
 {
-    static const char *const keys[] = {
-        /* by length */
-        "uid",
-        "kind",
-        "spec",
-        "data",
-        "name",
-        "time",
-        "type",
-        "status",
-        "labels",
-        "reason",
-        "message",
-        "manager",
-        "metadata",
-        "selector",
-        "replicas",
-        "template",
-        "fieldsV1",
-        "namespace",
-        "operation",
-        "apiVersion",
-        "generation",
-        "fieldsType",
-        "finalizers",
-        "conditions",
-        "containers",
-        "annotations",
-        "subresource",
-        "generateName",
-        "managedFields",
-        "resourceVersion",
-        "ownerReferences",
-        "creationTimestamp",
-        "deletionTimestamp",
-        "lastTransitionTime",
-        "observedGeneration",
-        "deletionGracePeriodSeconds",
-    };
     /* where each length starts in keys[] and how many: edit both together */
     static const struct {
         unsigned char first, count;
@@ -161,22 +166,51 @@ known_key(const char *k)
                     [9] = {17, 2},  [10] = {19, 6}, [11] = {25, 2}, [12] = {27, 1}, [13] = {28, 1},
                     [15] = {29, 2}, [17] = {31, 2}, [18] = {33, 2}, [26] = {35, 1}};
     size_t n = strlen(k);
-    if (n >= 32) return NULL;
+    if (n >= 32) return -1;
     for (size_t i = by_len[n].first, c = by_len[n].count; c > 0; i++, c--)
-        if (keys[i][0] == k[0] && memcmp(keys[i], k, n) == 0) return keys[i];
-    return NULL;
+        if (known_keys[i][0] == k[0] && memcmp(known_keys[i], k, n) == 0) return (int)i;
+    return -1;
 }
+
+/* Their json-c hashes, computed once per thread (json-c's string hash is
+ * fixed for the process; recomputed should a table use another function). */
+static _Thread_local lh_hash_fn *kh_fn;
+static _Thread_local unsigned long kh[NKNOWN];
+static _Thread_local unsigned char kh_ok[NKNOWN];
+
+static unsigned long known_hash(struct lh_table *t, int i);
 
 int
 sim_json_add_new(json_object *o, const char *k, json_object *v)
 {
-    const char *c = known_key(k);
-    int rc = c ? json_object_object_add_ex(
-                     o, c, v, JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY)
-               : json_object_object_add_ex(o, k, v, JSON_C_OBJECT_ADD_KEY_IS_NEW);
-    if (rc == 0) return 0;
+    int i = known_key(k);
+    struct lh_table *t = json_object_get_object(o);
+    if (i < 0 || t == NULL) {
+        if (json_object_object_add_ex(o, k, v, JSON_C_OBJECT_ADD_KEY_IS_NEW) == 0) return 0;
+        json_object_put(v);
+        return ERR_NOMEM;
+    }
+    /* what json_object_object_add_ex does for a new key, minus the hashing */
+    if (lh_table_insert_w_hash(t, known_keys[i], v, known_hash(t, i),
+                               JSON_C_OBJECT_ADD_CONSTANT_KEY) == 0)
+        return 0;
     json_object_put(v);
     return ERR_NOMEM;
+}
+
+/* The hash of known key i for table t (see kh). */
+static unsigned long
+known_hash(struct lh_table *t, int i)
+{
+    if (kh_fn != t->hash_fn) {
+        memset(kh_ok, 0, sizeof kh_ok);
+        kh_fn = t->hash_fn;
+    }
+    if (!kh_ok[i]) {
+        kh[i] = lh_get_hash(t, known_keys[i]);
+        kh_ok[i] = 1;
+    }
+    return kh[i];
 }
 
 /* Add a value this function made or referenced; the reference is dropped
