@@ -11,7 +11,6 @@
 #include "bench/kubesim/sim_buf.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -482,7 +481,7 @@ conn_parse(sim_conn *c)
     }
     sim_buf body = {0};
     size_t consumed = hlen;
-    int chunked = strcasestr(te, "chunked") != NULL;
+    int chunked = te[0] && strcasestr(te, "chunked") != NULL;
     if (chunked) {
         long r = decode_chunked(base + hlen, avail - hlen, &body);
         if (r == -2 || (clen > (long long)SIM_HTTP_MAX_BODY)) {
@@ -524,8 +523,11 @@ conn_parse(sim_conn *c)
     if (q) *q++ = '\0';
     char mt[256];
     size_t k = 0;
-    for (const char *p = ctype; *p && *p != ';' && k + 1 < sizeof mt; p++)
-        if (*p != ' ') mt[k++] = (char)tolower((unsigned char)*p);
+    /* ASCII lower case inline (tolower was a call per character of every request) */
+    for (const char *p = ctype; *p && *p != ';' && k + 1 < sizeof mt; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch != ' ') mt[k++] = (char)(ch >= 'A' && ch <= 'Z' ? ch + ('a' - 'A') : ch);
+    }
     mt[k] = '\0';
     size_t need = strlen(m) + strlen(target) + (q ? strlen(q) : 0) + strlen(mt) + strlen(accept) +
                   strlen(ua) + 6;
@@ -556,7 +558,7 @@ conn_parse(sim_conn *c)
     c->req.body = sim_buf_take(&body, NULL);
     c->req.seq = ++c->srv->seq;
     c->req.deferred = 0;
-    if (http10 || !strcasecmp(conn_hdr, "close")) c->close_after = 1;
+    if (http10 || (conn_hdr[0] && !strcasecmp(conn_hdr, "close"))) c->close_after = 1;
     head_free(h, hstack);
     c->in.off += consumed;
     sim_buf_compact(&c->in);
