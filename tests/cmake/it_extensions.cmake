@@ -13,3 +13,6 @@ endforeach()
 # controller/ext_routes.c as a table against a real store (no process).
 asc_unit_test(test_it_claim_routes ${CMAKE_SOURCE_DIR}/tests/test_it_claim_routes.c
               LIBS asc_controller_mgr asc_store asc_core TIMEOUT 30)
+# controller/ext.c's warm pool member set between full listings (no process).
+asc_unit_test(test_it_ext_pool ${CMAKE_SOURCE_DIR}/tests/test_it_ext_pool.c
+              LIBS asc_controller_mgr asc_store asc_core TIMEOUT 30)
