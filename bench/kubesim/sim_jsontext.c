@@ -7,14 +7,12 @@
  * strings are copied 8 bytes at a time straight into the output until a
  * byte needs an escape, and integers are formatted by hand.
  *
- * Which serializer a node has is json-c private state: json_object_private.h
- * is not installed. For json-c 0.16 (checked at compile time and by probes at
- * run time) the node header is read directly, so a node whose serializer is
- * not its type's default (parsed doubles that print their original text, or
- * anything set with json_object_set_serializer) is printed by calling that
- * serializer exactly as json-c does. With any other json-c, a node with
- * userdata goes to json-c and every other node is taken to have its default
- * serializer (a custom serializer without userdata would be missed there). */
+ * Only json-c's public API is used. Which serializer a node has is private
+ * to json-c, so a node with userdata (a parsed double that prints its
+ * original text, or a serializer set with userdata) is printed by json-c
+ * itself, and every other node is taken to have its type's default
+ * serializer: a custom serializer set without userdata would be missed.
+ * kubesim sets none. */
 #include "bench/kubesim/sim_jsontext.h"
 #include "bench/kubesim/sim_jsontext_internal.h"
 
@@ -23,37 +21,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
-
-/* json-c 0.16's struct json_object (json_object_private.h): the common
- * header every node starts with. Only read, and only once jt_probe agreed. */
-struct jt_head {
-    enum json_type o_type;
-    uint32_t ref_count;
-    json_object_to_json_string_fn *to_json_string;
-    struct printbuf *pb;
-    json_object_delete_fn *user_delete;
-    void *userdata;
-};
-
-/* json-c 0.16's struct json_object_string: a negative len means the text
- * is at pdata (after json_object_set_string grew it). */
-struct jt_string {
-    struct jt_head base;
-    ssize_t len;
-    union {
-        char idata[1];
-        char *pdata;
-    } c;
-};
-
-#define JT_NTYPES (json_type_string + 1)
 
 static struct {
-    int peek_ok; /* the node header layout is known */
-    int peek;    /* and is used (sim_json_peek_set) */
-    json_object_to_json_string_fn *def[JT_NTYPES];
-    json_object_to_json_string_fn *uds; /* json_object_new_double_s's */
     /* escape class per byte: 0 plain, else the escape's second char, or
      * 'u' for \u00XX; with and without '/' escaping */
     unsigned char esc[2][256];
@@ -62,74 +31,6 @@ static struct {
 static pthread_once_t jt_once = PTHREAD_ONCE_INIT;
 static _Thread_local struct printbuf *jt_pb; /* for serializers json-c owns */
 static _Thread_local int jt_pb_busy;
-
-static int
-probe_fn(json_object *o, struct printbuf *pb, int level, int flags)
-{
-    (void)o;
-    (void)level;
-    (void)flags;
-    return printbuf_memappend(pb, "probe", 5);
-}
-
-/* Does the node header look the way struct jt_head says? Checks each field
- * against the public accessors on live nodes. */
-static int
-jt_probe(void)
-{
-#if JSON_C_VERSION_NUM != ((0 << 16) | (16 << 8))
-    return 0;
-#else
-    if (json_c_version_num() != JSON_C_VERSION_NUM) return 0;
-    json_object *n[JT_NTYPES] = {NULL,
-                                 json_object_new_boolean(1),
-                                 json_object_new_double(0.5),
-                                 json_object_new_int64(7),
-                                 json_object_new_object(),
-                                 json_object_new_array(),
-                                 json_object_new_string("x")};
-    json_object *ds = json_object_new_double_s(1.5, "1.50");
-    int ok = ds != NULL;
-    for (int t = 1; t < JT_NTYPES && ok; t++) {
-        const struct jt_head *h = (const void *)n[t];
-        ok = n[t] && h->o_type == (enum json_type)t && json_object_get_type(n[t]) == h->o_type &&
-             h->ref_count == 1 && h->userdata == NULL && h->to_json_string != NULL;
-        if (ok) jt.def[t] = h->to_json_string;
-    }
-    if (ok) {
-        const struct jt_head *h = (const void *)ds;
-        ok = h->userdata == json_object_get_userdata(ds) && h->userdata &&
-             !strcmp(h->userdata, "1.50") && h->to_json_string != jt.def[json_type_double];
-        jt.uds = h->to_json_string;
-    }
-    if (ok) { /* strings: inline text, and moved out by a longer set_string */
-        json_object *st = n[json_type_string];
-        const struct jt_string *h = (const void *)st;
-        ok = h->len == 1 && h->c.idata == json_object_get_string(st);
-        ok = ok && json_object_set_string(st, "a text longer than the one it replaces");
-        ok = ok && h->len == -json_object_get_string_len(st) && h->len < 0 &&
-             h->c.pdata == json_object_get_string(st);
-    }
-    if (ok) {
-        json_object *i = n[json_type_int];
-        const struct jt_head *h = (const void *)i;
-        json_object_get(i);
-        ok = h->ref_count == 2;
-        json_object_put(i);
-        static int marker;
-        json_object_set_serializer(i, probe_fn, &marker, NULL);
-        const char *s = json_object_to_json_string_ext(i, JSON_C_TO_STRING_PLAIN);
-        ok = ok && h->to_json_string == probe_fn && h->userdata == &marker && s &&
-             !strcmp(s, "probe");
-        json_object_set_serializer(i, NULL, NULL, NULL);
-        ok = ok && h->to_json_string == jt.def[json_type_int] && h->userdata == NULL;
-    }
-    for (int t = 1; t < JT_NTYPES; t++)
-        json_object_put(n[t]);
-    json_object_put(ds);
-    return ok;
-#endif
-}
 
 static void
 jt_init(void)
@@ -146,16 +47,6 @@ jt_init(void)
         jt.esc[s]['\\'] = '\\';
     }
     jt.esc[0]['/'] = '/'; /* escaped unless NOSLASHESCAPE */
-    jt.peek = jt.peek_ok = jt_probe();
-}
-
-int
-sim_json_peek_set(int on)
-{
-    pthread_once(&jt_once, jt_init);
-    int was = jt.peek;
-    jt.peek = on && jt.peek_ok;
-    return was;
 }
 
 /* ---- output buffer (the sim_buf contract: cap counts the NUL) ---- */
@@ -389,11 +280,6 @@ write_array(wctx *w, json_object *o, int level)
 static int
 write_string(wctx *w, json_object *o)
 {
-    if (jt.peek) {
-        const struct jt_string *h = (const void *)o;
-        if (h->len >= 0) return put_str(w->b, h->c.idata, (size_t)h->len, w->esc, w->slash, 0, 0);
-        return put_str(w->b, h->c.pdata, (size_t)-h->len, w->esc, w->slash, 0, 0);
-    }
     return put_str(w->b, json_object_get_string(o), (size_t)json_object_get_string_len(o), w->esc,
                    w->slash, 0, 0);
 }
@@ -402,25 +288,10 @@ static int
 write_node(wctx *w, json_object *o, int level)
 {
     if (!o) return put(w->b, "null", 4);
-    enum json_type t;
-    if (jt.peek) {
-        const struct jt_head *h = (const void *)o;
-        t = h->o_type;
-        json_object_to_json_string_fn *fn = h->to_json_string;
-        if ((unsigned)t >= JT_NTYPES || fn != jt.def[t]) {
-            if ((fn == jt.uds || fn == json_object_userdata_to_json_string) && h->userdata) {
-                const char *s = h->userdata; /* a parsed double's own text */
-                return put(w->b, s, strlen(s));
-            }
-            return put_foreign(w->b, o, fn, level, w->flags);
-        }
-        if (t == json_type_double) return put_foreign(w->b, o, fn, level, w->flags);
-    } else {
-        t = json_object_get_type(o);
-        if (json_object_get_userdata(o)) return put_foreign(w->b, o, NULL, level, w->flags);
-        if (t == json_type_double) /* json-c's own formatting (format: NULL) */
-            return put_foreign(w->b, o, json_object_double_to_json_string, level, w->flags);
-    }
+    enum json_type t = json_object_get_type(o);
+    if (json_object_get_userdata(o)) return put_foreign(w->b, o, NULL, level, w->flags);
+    if (t == json_type_double) /* json-c's own formatting (format: NULL) */
+        return put_foreign(w->b, o, json_object_double_to_json_string, level, w->flags);
     switch (t) {
     case json_type_object:
         return write_object(w, o, level);

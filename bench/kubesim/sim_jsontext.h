@@ -10,12 +10,10 @@
  *   JSON_C_TO_STRING_NOSLASHESCAPE), int64 and uint64, doubles (the original
  *   text of parsed ones, json-c's own formatting for the rest, NaN and
  *   Infinity), empty containers, and any serializer set with
- *   json_object_set_serializer (called as json-c calls it). Flags other than
- *   PLAIN and NOSLASHESCAPE go to json-c as a whole. Which serializer a node
- *   has is private to json-c: for json-c 0.16 (checked at build and run
- *   time) it is read from the node; with another json-c a node with
- *   userdata goes to json-c (its serializer sees level 0) and any other node
- *   is taken to have its type's default serializer.
+ *   json_object_set_serializer with userdata (json-c prints that node; its
+ *   serializer sees level 0). Flags other than PLAIN and NOSLASHESCAPE go to
+ *   json-c as a whole. Only the public API is used: a custom serializer set
+ *   without userdata is not seen (kubesim sets none).
  * - sim_json_parse is exactly a json_tokener_parse_ex of (txt, len) by a new
  *   tokener of depth 1024 that must end in json_tokener_success: same tree
  *   (types, int64/uint64, double values and text, key order, array sizes),

@@ -28,10 +28,6 @@ void sim_json_parse_release(void);
 /* Decimal digits of v into out (at least 20 bytes, no NUL); returns the count. */
 size_t sim_json_fmt_u64(char *out, uint64_t v);
 
-/* Tests: read json-c's node layout when it was verified (on = 1, the
- * default) or only use the public API (on = 0). Returns the previous
- * setting. Not thread-safe: call before other threads serialise. */
-int sim_json_peek_set(int on);
 /* How many sim_json_parse calls of this thread took the fast pass, and how
  * many went to json_tokener (tests). */
 void sim_json_parse_counts(size_t *fast, size_t *tokener);
