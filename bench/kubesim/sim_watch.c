@@ -164,15 +164,21 @@ send_line(sim_watch *w, const char *type, const sim_obj *o, const char *override
     } else if (!override_json && S->wline_on) {
         /* One encoding of the event for every watcher it goes to, framed once as
          * an HTTP chunk: S->wline is WLINE_PAD bytes of room for the size line,
-         * the event line, "\r\n". */
+         * the event line, "\r\n"; its off marks where the chunk starts. */
         if (S->wline_obj != o || S->wline_type != type || S->wline_res != w->res) {
-            S->wline.len = 0;
+            S->wline.len = S->wline.off = 0;
             S->wline.oom = 0;
             sim_buf_append(&S->wline, "", 0);
             if (sim_buf_reserve(&S->wline, WLINE_PAD) == 0) S->wline.len = WLINE_PAD;
             event_head(&S->wline, type);
             sim_obj_text(S, w->res, o, 1, &S->wline);
             sim_buf_puts(&S->wline, "}\n\r\n");
+            if (!S->wline.oom) {
+                char head[SIM_HTTP_CHUNK_HEAD_MAX];
+                size_t hl = sim_http_chunk_head(head, S->wline.len - WLINE_PAD - 2);
+                S->wline.off = WLINE_PAD - hl;
+                memcpy(S->wline.data + S->wline.off, head, hl);
+            }
             S->wline_obj = o;
             S->wline_type = type;
             S->wline_res = w->res;
@@ -182,13 +188,8 @@ send_line(sim_watch *w, const char *type, const sim_obj *o, const char *override
             watch_abort(w);
             return -1;
         }
-        const char *line = S->wline.data + WLINE_PAD;
-        size_t line_len = S->wline.len - WLINE_PAD - 2;
-        char head[SIM_HTTP_CHUNK_HEAD_MAX];
-        size_t hl = sim_http_chunk_head(head, line_len);
-        char *chunk = S->wline.data + WLINE_PAD - hl;
-        memcpy(chunk, head, hl); /* the same bytes for every watcher of this event */
-        watch_write(w, line, line_len, chunk, hl + line_len + 2);
+        watch_write(w, S->wline.data + WLINE_PAD, S->wline.len - WLINE_PAD - 2,
+                    S->wline.data + S->wline.off, S->wline.len - S->wline.off);
         return line_sent(w);
     } else {
         event_head(b, type);
