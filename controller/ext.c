@@ -47,6 +47,7 @@ typedef struct mcache {
     rec_wp_members *m;
     int64_t listed_ms; /* monotonic ms of the last full listing (0: never / failed) */
     int64_t pool_gen;  /* the pool's metadata.generation then */
+    char pool_uid[64]; /* and its metadata.uid (a new incarnation starts over) */
     char tmpl_rv[32];  /* its template's metadata.resourceVersion then */
     char hash[9];      /* NameHash of the pool's name (the members' label value) */
     int observed;      /* pools/ was fed with every member of a full listing */
@@ -348,6 +349,12 @@ mcache_sync(reader *rd, mcache *c, const char *ns, const rec_wp_state *ws, json_
     int64_t now = time_mono_ms();
     int64_t gen = jx_int(pool, "metadata.generation", 0);
     const char *trv = jx_str_or(tmpl, "metadata.resourceVersion", "");
+    const char *uid = jx_str_or(pool, "metadata.uid", "");
+    if (strcmp(uid, c->pool_uid) != 0) { /* feed pools/ again from the new listing */
+        c->listed_ms = 0;
+        c->observed = 0;
+        snprintf(c->pool_uid, sizeof c->pool_uid, "%s", uid);
+    }
     if (c->listed_ms == 0 || now - c->listed_ms >= CTL_EXT_POOL_RELIST_MS || gen != c->pool_gen ||
         strcmp(trv, c->tmpl_rv) != 0) {
         void *a[2] = {rd, c};
