@@ -520,14 +520,39 @@ entry_with(json_object *e, json_object *fields, const char *time, const char *ap
     return n;
 }
 
-/* o's string member key equals want; a missing or non-string member reads
- * as "" (so it matches an empty want). */
-static int
-str_is(json_object *o, const char *key, const char *want)
+/* The members of a managedFields entry a write looks at, read in one pass
+ * over its keys instead of one hashed lookup each. */
+typedef struct {
+    json_object *manager, *operation, *subresource, *time, *api_version;
+} mf_entry;
+
+static void
+entry_scan(json_object *e, mf_entry *m)
 {
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-        return want[0] == '\0';
+    memset(m, 0, sizeof *m);
+    struct lh_table *t = json_object_get_object(e);
+    for (struct lh_entry *it = t ? lh_table_head(t) : NULL; it; it = lh_entry_next(it)) {
+        const char *k = lh_entry_k(it);
+        json_object *v = lh_entry_v(it);
+        if (!strcmp(k, "manager"))
+            m->manager = v;
+        else if (!strcmp(k, "operation"))
+            m->operation = v;
+        else if (!strcmp(k, "subresource"))
+            m->subresource = v;
+        else if (!strcmp(k, "time"))
+            m->time = v;
+        else if (!strcmp(k, "apiVersion"))
+            m->api_version = v;
+    }
+}
+
+/* v is the string want; a missing or non-string member reads as "" (as
+ * jx_str_or(..., "") did). */
+static int
+node_is(json_object *v, const char *want)
+{
+    if (!json_object_is_type(v, json_type_string)) return want[0] == '\0';
     return !strcmp(json_object_get_string(v), want);
 }
 
@@ -605,17 +630,22 @@ sim_meta_managed(json_object *obj, json_object *fields_src, const char *manager,
                  const char *operation, const char *api_version, const char *subresource,
                  int merge_with_previous)
 {
-    json_object *meta = jx_ensure_obj(obj, "metadata");
+    json_object *meta = NULL;
+    if (!json_object_object_get_ex(obj, "metadata", &meta) ||
+        !json_object_is_type(meta, json_type_object))
+        meta = jx_ensure_obj(obj, "metadata");
     if (!meta) return;
     json_object *cur = NULL;
     json_object_object_get_ex(meta, "managedFields", &cur);
     json_object *mf = json_object_is_type(cur, json_type_array) ? cur : NULL;
     size_t n = mf ? json_object_array_length(mf) : 0, i;
     json_object *e = NULL, *old = NULL, *nf = NULL;
+    mf_entry me;
     for (i = 0; i < n; i++) {
         e = json_object_array_get_idx(mf, i);
-        if (str_is(e, "manager", manager) && str_is(e, "operation", operation) &&
-            str_is(e, "subresource", subresource ? subresource : ""))
+        entry_scan(e, &me);
+        if (node_is(me.manager, manager) && node_is(me.operation, operation) &&
+            node_is(me.subresource, subresource ? subresource : ""))
             break;
     }
     if (i < n) {
@@ -645,7 +675,7 @@ sim_meta_managed(json_object *obj, json_object *fields_src, const char *manager,
     json_object *nmf = NULL;
     if (i < n) {
         json_object *ne = NULL;
-        if (nf == old && str_is(e, "time", now) && str_is(e, "apiVersion", api_version))
+        if (nf == old && node_is(me.time, now) && node_is(me.api_version, api_version))
             ne = json_object_get(e); /* the same second, the same fields */
         else
             ne = entry_with(e, nf, now, api_version);

@@ -53,6 +53,15 @@ member_obj(json_object *o, const char *key)
     return json_object_is_type(v, json_type_object) ? v : NULL;
 }
 
+/* o.metadata, created when missing (sim__meta_of without the path parsing
+ * when it is there, as on every write). */
+static json_object *
+meta_of(json_object *o)
+{
+    json_object *m = member_obj(o, "metadata");
+    return m ? m : sim__meta_of(o);
+}
+
 /* "%llu" without printf (once per write). */
 static const char *
 u64_text(uint64_t v, char out[24])
@@ -521,7 +530,7 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
         return 500;
     }
     if (meta_shared)
-        json_object_object_del(sim__meta_of(nobj), "selfLink"); /* the rest is the stored one's */
+        json_object_object_del(meta_of(nobj), "selfLink"); /* the rest is the stored one's */
     else
         restore_server_meta(nobj, ot);
     if (!fields_src) fields_src = nobj; /* read only, before managedFields change */
@@ -539,7 +548,7 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
     }
     sim_core_admit_update(S, r, nobj, sim_obj_tree(old));
     sim_core_normalize(r, nobj);
-    json_object *nm = sim__meta_of(nobj);
+    json_object *nm = meta_of(nobj);
     const char *name = member_str(om, "name");
     if (!name) name = "";
     /* no new finalizers while deleting */
