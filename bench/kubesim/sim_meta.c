@@ -19,6 +19,22 @@ str_node_is(json_object *v, const char *want)
            !strcmp(json_object_get_string(v), want);
 }
 
+/* "<prefix><s><suffix>" as snprintf into a 512-byte buffer would leave it
+ * (without snprintf's cost: this runs on every write). */
+static const char *
+fkey(char buf[512], const char *prefix, const char *s, const char *suffix)
+{
+    size_t n = 0;
+    for (const char *const *p = (const char *const[]){prefix, s, suffix, NULL}; *p; p++) {
+        size_t l = strlen(*p);
+        if (l > 511 - n) l = 511 - n;
+        memcpy(buf + n, *p, l);
+        n += l;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
 uint64_t
 sim_rand(uint64_t *s)
 {
@@ -29,15 +45,35 @@ sim_rand(uint64_t *s)
     return z ^ (z >> 31);
 }
 
+/* n hex digits of v (lower case), most significant first. */
+static char *
+hex(char *p, uint64_t v, int n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = digits[v & 0xf];
+        v >>= 4;
+    }
+    return p + n;
+}
+
 void
 sim_meta_uid(uint64_t *state, char out[37])
 {
     uint64_t a = sim_rand(state), b = sim_rand(state);
     a = (a & 0xffffffffffff0fffull) | 0x4000ull;
     b = (b & 0x3fffffffffffffffull) | 0x8000000000000000ull;
-    snprintf(out, 37, "%08x-%04x-%04x-%04x-%012llx", (unsigned)(a >> 32),
-             (unsigned)((a >> 16) & 0xffff), (unsigned)(a & 0xffff), (unsigned)(b >> 48),
-             (unsigned long long)(b & 0xffffffffffffull));
+    /* "%08x-%04x-%04x-%04x-%012llx" of a>>32, a>>16, a, b>>48, b (printf-free) */
+    char *p = hex(out, a >> 32, 8);
+    *p++ = '-';
+    p = hex(p, (a >> 16) & 0xffff, 4);
+    *p++ = '-';
+    p = hex(p, a & 0xffff, 4);
+    *p++ = '-';
+    p = hex(p, b >> 48, 4);
+    *p++ = '-';
+    p = hex(p, b & 0xffffffffffffull, 12);
+    *p = '\0';
 }
 
 void
@@ -49,10 +85,24 @@ sim_meta_suffix(uint64_t *state, char out[6])
     out[5] = '\0';
 }
 
+/* The current second as RFC 3339, formatted once per second. */
+static void
+now_cached(char out[32])
+{
+    static _Thread_local int64_t sec = -1;
+    static _Thread_local char txt[32];
+    int64_t ms = time_now_ms();
+    if (ms / 1000 != sec) {
+        time_fmt_rfc3339(ms, txt, sizeof txt);
+        sec = ms / 1000;
+    }
+    memcpy(out, txt, sizeof txt);
+}
+
 void
 sim_meta_now(char out[32])
 {
-    time_fmt_rfc3339(time_now_ms(), out, 32);
+    now_cached(out);
 }
 
 static int
@@ -174,7 +224,7 @@ fields_of_array(json_object *a, int depth)
         const char *nm = json_object_is_type(e, json_type_object) ? jx_str(e, "name") : NULL;
         if (!nm) return f; /* atomic list: the field itself */
         char key[512];
-        snprintf(key, sizeof key, "k:{\"name\":\"%s\"}", nm);
+        fkey(key, "k:{\"name\":\"", nm, "\"}");
         json_object *sub = fields_of(e, depth + 1);
         json_object_object_add(f, key, sub);
     }
@@ -192,7 +242,7 @@ fields_of(json_object *v, int depth)
         {
             if (depth == 0 && (!strcmp(k, "apiVersion") || !strcmp(k, "kind"))) continue;
             char key[512];
-            snprintf(key, sizeof key, "f:%s", k);
+            fkey(key, "f:", k, "");
             json_object *sub;
             if (json_object_is_type(c, json_type_object))
                 sub = fields_of(c, depth + 1);
@@ -219,7 +269,7 @@ write_fields(json_object *src, const char *subresource)
         if (subresource && !is_status) continue;
         if (!subresource && is_status) continue;
         char key[512];
-        snprintf(key, sizeof key, "f:%s", k);
+        fkey(key, "f:", k, "");
         if (!strcmp(k, "metadata")) {
             json_object *m = json_object_new_object();
             static const char *keep[] = {"generateName", "labels", "annotations", "finalizers",
@@ -227,8 +277,8 @@ write_fields(json_object *src, const char *subresource)
             for (size_t i = 0; i < 5; i++) {
                 json_object *x = jx_get(v, keep[i]);
                 if (!x) continue;
-                char mk[64];
-                snprintf(mk, sizeof mk, "f:%s", keep[i]);
+                char mk[512];
+                fkey(mk, "f:", keep[i], "");
                 json_object_object_add(m, mk,
                                        json_object_is_type(x, json_type_object)
                                            ? fields_of(x, 1)
@@ -394,22 +444,6 @@ fv_child(json_object *fv, const char *key)
     if (!json_object_object_get_ex(fv, key, &d) || !json_object_is_type(d, json_type_object))
         return NULL;
     return d;
-}
-
-/* "<prefix><s><suffix>" as snprintf into a 512-byte buffer would leave it
- * (without snprintf's cost: this runs on every write). */
-static const char *
-fkey(char buf[512], const char *prefix, const char *s, const char *suffix)
-{
-    size_t n = 0;
-    for (const char *const *p = (const char *const[]){prefix, s, suffix, NULL}; *p; p++) {
-        size_t l = strlen(*p);
-        if (l > 511 - n) l = 511 - n;
-        memcpy(buf + n, *p, l);
-        n += l;
-    }
-    buf[n] = '\0';
-    return buf;
 }
 
 static int cover_array(json_object *fv, json_object *a, int depth);
@@ -609,20 +643,6 @@ set_managed(json_object *meta, json_object *mf)
     } else {
         json_object_object_add(meta, "managedFields", mf);
     }
-}
-
-/* The current second as RFC 3339, formatted once per second. */
-static void
-now_cached(char out[32])
-{
-    static _Thread_local int64_t sec = -1;
-    static _Thread_local char txt[32];
-    int64_t ms = time_now_ms();
-    if (ms / 1000 != sec) {
-        time_fmt_rfc3339(ms, txt, sizeof txt);
-        sec = ms / 1000;
-    }
-    memcpy(out, txt, sizeof txt);
 }
 
 void
