@@ -47,6 +47,15 @@ informer__queue_put(informer *inf, enum store_kind kind, json_object *obj)
 }
 
 int
+informer__queue_put_encoded(informer *inf, enum store_kind kind, char *buf, size_t len)
+{
+    informer__qitem it = {OP_PUT, (unsigned char)kind, buf, len};
+    int rc = push(inf, it);
+    if (rc == ERR_NOMEM) free(buf);
+    return rc == ERR_NOMEM ? rc : 0;
+}
+
+int
 informer__queue_del(informer *inf, enum store_kind kind, const char *ns, const char *name)
 {
     size_t nsl = strlen(ns), nl = strlen(name);

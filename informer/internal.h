@@ -55,6 +55,11 @@ void informer__refl_stop(informer__reflector *r);
 void informer__refl_fini(informer__reflector *r);
 /* Apply one watch event (also used by tests to drive a reflector). */
 void informer__refl_event(informer__reflector *r, enum kube_event_type type, json_object *obj);
+/* The same from an event's object text, before any json-c tree: the
+ * kube__raw_event_cb the watch decoder offers events to (udata: the
+ * reflector). Returns -1 to have the event decoded by json-c and given to
+ * informer__refl_event (whatever the fast encoder or the key checks decline). */
+int informer__refl_raw_event(enum kube_event_type type, const char *text, size_t len, void *udata);
 /* The stored rv string for this reflector's selector mode, and the reverse. */
 void informer__rv_encode(const informer__reflector *r, const char *rv, char *out, size_t len);
 int informer__rv_decode(const informer__reflector *r, const char *stored, char *out, size_t len);
@@ -78,6 +83,8 @@ typedef struct informer__batch {
  * a queued object costs its ~400-byte encoding, not its json tree).
  * ERR_INVALID: the object cannot be encoded (logged and counted by the caller). */
 int informer__queue_put(informer *inf, enum store_kind kind, json_object *obj);
+/* An object already encoded (store_encode_json); takes buf in every case. */
+int informer__queue_put_encoded(informer *inf, enum store_kind kind, char *buf, size_t len);
 int informer__queue_del(informer *inf, enum store_kind kind, const char *ns, const char *name);
 
 /* ---- the informer ------------------------------------------------------ */

@@ -1,5 +1,6 @@
 /* kube_transport.c - the informer over the real API client (kube/kube.h). */
 #include "informer/internal.h"
+#include "kube/internal.h" /* kube__watch_set_raw: events encoded from their text */
 
 static int
 t_list(void *ctx, const kube_resource *r, const kube_list_opts *o, kube_done_cb cb, void *udata)
@@ -11,7 +12,10 @@ static void *
 t_watch_start(void *ctx, const kube_resource *r, const kube_list_opts *o, kube_event_cb on_event,
               kube_watch_end_cb on_end, void *udata)
 {
-    return kube_watch_start(ctx, r, NULL, o, on_event, on_end, udata);
+    kube_watch *w = kube_watch_start(ctx, r, NULL, o, on_event, on_end, udata);
+    /* udata is the reflector: its events go to the store encoder first */
+    if (w) kube__watch_set_raw(w, informer__refl_raw_event, udata);
+    return w;
 }
 
 static void

@@ -150,16 +150,7 @@ unencodable(informer__reflector *r, const char *ns, const char *name)
           "resource=%s ns=%s name=%s", r->res->plural, ns, name);
 }
 
-static void
-take_rv(informer__reflector *r, json_object *obj)
-{
-    const char *rv = jx_str(obj, "metadata.resourceVersion");
-    if (!rv || !*rv || strlen(rv) >= sizeof r->rv - 2) return;
-    if (strcmp(rv, r->rv) != 0) {
-        memcpy(r->rv, rv, strlen(rv) + 1);
-        r->rv_dirty = 1;
-    }
-}
+static void take_rv(informer__reflector *r, json_object *obj);
 
 /* ---- LIST ---------------------------------------------------------------- */
 
@@ -350,6 +341,61 @@ list_page(informer__reflector *r)
 
 /* ---- WATCH --------------------------------------------------------------- */
 
+static void
+take_rv_str(informer__reflector *r, const char *rv, size_t n)
+{
+    if (!rv || !n || n >= sizeof r->rv - 2) return;
+    if (strlen(r->rv) != n || memcmp(rv, r->rv, n) != 0) {
+        memcpy(r->rv, rv, n);
+        r->rv[n] = 0;
+        r->rv_dirty = 1;
+    }
+}
+
+static void
+take_rv(informer__reflector *r, json_object *obj)
+{
+    const char *rv = jx_str(obj, "metadata.resourceVersion");
+    take_rv_str(r, rv, rv ? strlen(rv) : 0);
+}
+
+/* Queue an ADDED/MODIFIED (obj, or its encoding enc when obj is NULL: taken)
+ * or a DELETED of a usable key. Returns 0, or 1 when the event is lost and a
+ * relist was scheduled. */
+static int
+queue_event(informer__reflector *r, enum kube_event_type type, const char *ns, const char *name,
+            json_object *obj, char *enc, size_t enclen)
+{
+    informer *inf = r->inf;
+    int rc;
+    if (type == KUBE_DELETED) {
+        free(enc);
+        rc = informer__queue_del(inf, r->kind, ns, name);
+    } else if (obj) {
+        rc = informer__queue_put(inf, r->kind, obj);
+    } else {
+        rc = informer__queue_put_encoded(inf, r->kind, enc, enclen);
+    }
+    if (rc == ERR_INVALID) {
+        /* Cannot be stored: forget any older copy so nothing stale stays. */
+        unencodable(r, ns, name);
+        rc = informer__queue_del(inf, r->kind, ns, name);
+        if (!rc) return -1;
+    }
+    if (rc) {
+        /* The event is lost: ignore the rest of this stream (its rv must
+         * not be recorded past the gap) and relist at once. */
+        LOG_E("informer", "out of memory queueing an event: relisting", "resource=%s",
+              r->res->plural);
+        r->relist = 1;
+        schedule(r, 0);
+        return 1;
+    }
+    inf->stats.events++;
+    r->attempts = 0;
+    return 0;
+}
+
 void
 informer__refl_event(informer__reflector *r, enum kube_event_type type, json_object *obj)
 {
@@ -363,27 +409,7 @@ informer__refl_event(informer__reflector *r, enum kube_event_type type, json_obj
             take_rv(r, obj); /* the stream did move past it */
             return;
         }
-        int rc = type == KUBE_DELETED ? informer__queue_del(inf, r->kind, ns, name)
-                                      : informer__queue_put(inf, r->kind, obj);
-        if (rc == ERR_INVALID) {
-            /* Cannot be stored: forget any older copy so nothing stale stays. */
-            unencodable(r, ns, name);
-            rc = informer__queue_del(inf, r->kind, ns, name);
-            take_rv(r, obj);
-            if (!rc) return;
-        }
-        if (rc) {
-            /* The event is lost: ignore the rest of this stream (its rv must
-             * not be recorded past the gap) and relist at once. */
-            LOG_E("informer", "out of memory queueing an event: relisting", "resource=%s",
-                  r->res->plural);
-            r->relist = 1;
-            schedule(r, 0);
-            return;
-        }
-        inf->stats.events++;
-        r->attempts = 0;
-        take_rv(r, obj);
+        if (queue_event(r, type, ns, name, obj, NULL, 0) <= 0) take_rv(r, obj);
         return;
     case KUBE_BOOKMARK:
         inf->stats.bookmarks++;
@@ -400,6 +426,31 @@ informer__refl_event(informer__reflector *r, enum kube_event_type type, json_obj
         return;
     }
     }
+}
+
+int
+informer__refl_raw_event(enum kube_event_type type, const char *text, size_t len, void *udata)
+{
+    informer__reflector *r = udata;
+    store_json_meta m;
+    char *enc, ns[STORE_MAX_NAME + 1], name[STORE_MAX_NAME + 1];
+    size_t enclen;
+    if (r->inf->stopped || r->state != REFL_WATCHING) return 0; /* what on_event does */
+    /* Anything unusual (unusable key, unencodable, not strict JSON) takes
+     * the json-c path, which logs and counts it as before. */
+    if (store_encode_json(r->kind, text, len, &enc, &enclen, &m)) return -1;
+    if (!m.ns || !m.name || !m.ns_len || !m.name_len || m.ns_len > STORE_MAX_NAME ||
+        m.name_len > STORE_MAX_NAME) {
+        free(enc);
+        return -1;
+    }
+    memcpy(ns, m.ns, m.ns_len);
+    ns[m.ns_len] = 0;
+    memcpy(name, m.name, m.name_len);
+    name[m.name_len] = 0;
+    /* m's slices point into text, which outlives this call */
+    if (queue_event(r, type, ns, name, NULL, enc, enclen) <= 0) take_rv_str(r, m.rv, m.rv_len);
+    return 0;
 }
 
 static void

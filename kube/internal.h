@@ -1,6 +1,7 @@
 /* internal.h - private to kube/: the structs behind the opaque handles and
  * the small set of functions the files of this folder share (double
- * underscore, libuv style). Nothing outside kube/ includes this.
+ * underscore, libuv style). Nothing outside kube/ includes this, except
+ * informer/kube_transport.c for the raw watch-event hook below.
  *
  * Life of a request (kube__req):
  *   QUEUED  in the client's FIFO, waiting for the QPS limiter (or for the
@@ -154,6 +155,21 @@ int kube__list_query(kube__buf *b, const kube_list_opts *o, int watch);
  * static reason in *err on failure. */
 #define KUBE__JSON_DEPTH 512
 json_object *kube__json_parse(const char *buf, size_t len, const char **err);
+
+/* Raw watch events (watch_decoder.c): with a hook set, every complete event
+ * whose envelope is exactly {"type":"ADDED"|"MODIFIED"|"DELETED","object":{...}}
+ * (strict JSON, either key order) is first offered to it as the object's
+ * text, before any json-c tree is built. The hook returns 0 when it took the
+ * event (the event counts as delivered), anything else to have it decoded by
+ * json-c and delivered to the kube_event_cb as before (so the hook may decline
+ * whatever it cannot handle, malformed text included: errors stay as they
+ * were). After an ERROR event no more events of the stream are offered (the
+ * watch is ending; kube_event_cb's side drops them). Same thread as feed. */
+typedef int (*kube__raw_event_cb)(enum kube_event_type type, const char *obj, size_t len,
+                                  void *udata);
+void kube__watch_decoder_set_raw(kube_watch_decoder *d, kube__raw_event_cb cb, void *udata);
+/* The same on a watch's decoder (call right after kube_watch_start). */
+void kube__watch_set_raw(kube_watch *w, kube__raw_event_cb cb, void *udata);
 
 /* watch.c */
 size_t kube__watch_write(kube__req *r, const char *data, size_t n);

@@ -11,7 +11,16 @@
  * Between events only whitespace (newlines) is allowed; an event must start
  * with '{' (this also keeps the tokener from waiting forever on a bare
  * number). Bytes counted from an event's '{' are bounded by max_event_bytes.
- * Errors name the event's ordinal and the byte offset in the stream. */
+ * Errors name the event's ordinal and the byte offset in the stream.
+ *
+ * With a raw hook (kube__watch_decoder_set_raw) events are first delimited
+ * by a scanner (braces and brackets counted outside strings) without json-c,
+ * and a well-formed envelope's object text goes to the hook: the informer
+ * encodes it for the store straight from the text. Whatever the hook
+ * declines is replayed through the tokener from the event's first byte,
+ * exactly as without a hook (the tokener then finds the event's end itself,
+ * and reports malformed text the same way). Partial events are copied only
+ * when they straddle two feeds. */
 #include "kube/internal.h"
 
 #include "core/err.h"
@@ -34,6 +43,15 @@ struct kube_watch_decoder {
     unsigned long long off; /* bytes consumed from the stream */
     unsigned long events;
     int broken;
+    /* raw mode (a hook is set) */
+    kube__raw_event_cb raw;
+    void *raw_udata;
+    int tokmode; /* the tokener owns the event in progress (declined, or no hook) */
+    int raw_off; /* an ERROR event was seen: no more raw offers */
+    int inev;    /* the scanner is inside an event */
+    int depth, instr, esc;
+    char *pend; /* the scanned event's bytes from earlier feeds */
+    size_t pend_n, pend_cap;
 };
 
 kube_watch_decoder *
@@ -55,6 +73,7 @@ kube_watch_decoder_free(kube_watch_decoder *d)
 {
     if (d == NULL) return;
     json_tokener_free(d->tok);
+    free(d->pend);
     free(d);
 }
 
@@ -113,18 +132,22 @@ deliver(kube_watch_decoder *d, json_object *ev, kube_event_cb cb, void *udata, c
         rc = dec_fail(d, ERR_PARSE, err, errlen, "%s", "event has no \"object\" object");
     if (rc == 0) {
         d->events++;
+        if (t == KUBE_ERROR) d->raw_off = 1;
         if (cb) cb((enum kube_event_type)t, obj, udata);
     }
     json_object_put(ev);
     return rc;
 }
 
-int
-kube_watch_decoder_feed(kube_watch_decoder *d, const char *buf, size_t len, kube_event_cb cb,
-                        void *udata, char *err, size_t errlen)
+/* The tokener path (no hook, or an event the hook declined): bytes go to
+ * json-c until one event is delivered; *used says how many were taken. In
+ * raw mode it then hands back to the scanner (tokmode cleared). */
+static int
+tok_feed(kube_watch_decoder *d, const char *buf, size_t len, size_t *used_out, kube_event_cb cb,
+         void *udata, char *err, size_t errlen)
 {
-    if (d->broken) return dec_fail(d, ERR_PARSE, err, errlen, "%s", "decoder already failed");
     size_t i = 0;
+    *used_out = 0;
     while (i < len) {
         if (d->cur == 0) {
             /* between events: skip whitespace, then expect '{' */
@@ -158,6 +181,11 @@ kube_watch_decoder_feed(kube_watch_decoder *d, const char *buf, size_t len, kube
             }
             int rc = deliver(d, ev, cb, udata, err, errlen);
             if (rc != 0) return rc;
+            if (d->raw) {
+                d->tokmode = 0;
+                *used_out = i;
+                return 0;
+            }
             continue;
         }
         if (jerr != json_tokener_continue) {
@@ -170,6 +198,232 @@ kube_watch_decoder_feed(kube_watch_decoder *d, const char *buf, size_t len, kube
         i += n;
         if (d->cur > d->max) return too_large(d, err, errlen);
     }
+    *used_out = i;
+    return 0;
+}
+
+void
+kube__watch_decoder_set_raw(kube_watch_decoder *d, kube__raw_event_cb cb, void *udata)
+{
+    /* Between events only: the scanner starts at an event's first byte. */
+    if (d->cur == 0 && !d->inev) {
+        d->raw = cb;
+        d->raw_udata = udata;
+    }
+}
+
+void
+kube__watch_set_raw(kube_watch *w, kube__raw_event_cb cb, void *udata)
+{
+    if (w && w->dec) kube__watch_decoder_set_raw(w->dec, cb, udata);
+}
+
+static const char *
+skip_ws(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/* A quoted string without escapes at p: its body, p moved past it. */
+static const char *
+plain_str(const char **p, const char *e, size_t *n)
+{
+    const char *s = *p + 1, *q = s;
+    if (*p >= e || **p != '"') return NULL;
+    while (q < e && *q != '"' && *q != '\\')
+        q++;
+    if (q >= e || *q != '"') return NULL;
+    *n = (size_t)(q - s);
+    *p = q + 1;
+    return s;
+}
+
+/* End of the container at p (its matching close), or NULL. Only a guess for
+ * malformed text: the hook validates what it takes. */
+static const char *
+container_end(const char *p, const char *e)
+{
+    int depth = 0;
+    for (; p < e; p++) {
+        char c = *p;
+        if (c == '"') {
+            for (p++; p < e && *p != '"'; p++)
+                if (*p == '\\') p++;
+            if (p >= e) return NULL;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (--depth == 0) return p + 1;
+        }
+    }
+    return NULL;
+}
+
+/* Offer one complete event text to the hook: 0 when it took it. */
+static int
+offer_raw(kube_watch_decoder *d, const char *t, size_t n)
+{
+    static const struct {
+        const char *name;
+        size_t len;
+        enum kube_event_type t;
+    } types[] = {
+        {"ADDED", 5, KUBE_ADDED}, {"MODIFIED", 8, KUBE_MODIFIED}, {"DELETED", 7, KUBE_DELETED}};
+    const char *p = t + 1, *e = t + n, *obj = NULL, *oend = NULL, *ts = NULL;
+    size_t tl = 0;
+    for (int k = 0; k < 2; k++) {
+        size_t kl;
+        const char *key;
+        p = skip_ws(p, e);
+        if (!(key = plain_str(&p, e, &kl))) return -1;
+        p = skip_ws(p, e);
+        if (p >= e || *p++ != ':') return -1;
+        p = skip_ws(p, e);
+        if (kl == 4 && !memcmp(key, "type", 4) && !ts) {
+            if (!(ts = plain_str(&p, e, &tl))) return -1;
+        } else if (kl == 6 && !memcmp(key, "object", 6) && !obj) {
+            if (p >= e || *p != '{' || !(oend = container_end(p, e))) return -1;
+            obj = p;
+            p = oend;
+        } else {
+            return -1;
+        }
+        p = skip_ws(p, e);
+        if (p >= e || *p++ != (k ? '}' : ',')) return -1;
+    }
+    if (skip_ws(p, e) != e) return -1;
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+        if (tl == types[i].len && !memcmp(ts, types[i].name, tl)) {
+            if (d->raw(types[i].t, obj, (size_t)(oend - obj), d->raw_udata)) return -1;
+            d->events++;
+            return 0;
+        }
+    return -1;
+}
+
+static int
+pend_add(kube_watch_decoder *d, const char *p, size_t n)
+{
+    if (d->pend_n + n > d->pend_cap) {
+        size_t cap = d->pend_cap ? d->pend_cap : 65536;
+        while (cap < d->pend_n + n)
+            cap *= 2;
+        char *q = realloc(d->pend, cap);
+        if (!q) return ERR_NOMEM;
+        d->pend = q;
+        d->pend_cap = cap;
+    }
+    memcpy(d->pend + d->pend_n, p, n);
+    d->pend_n += n;
+    return 0;
+}
+
+/* Scan from buf for the end of the event in progress; the state carries
+ * over between feeds. Returns the index just past its closing brace, or len. */
+static size_t
+scan(kube_watch_decoder *d, const char *buf, size_t len)
+{
+    size_t i = 0;
+    int depth = d->depth, instr = d->instr, esc = d->esc;
+    while (i < len) {
+        if (instr) {
+            if (esc) {
+                esc = 0;
+                i++;
+                continue;
+            }
+            while (i < len && buf[i] != '"' && buf[i] != '\\')
+                i++;
+            if (i >= len) break;
+            if (buf[i++] == '\\')
+                esc = 1;
+            else
+                instr = 0;
+            continue;
+        }
+        char c = buf[i++];
+        if (c == '"') {
+            instr = 1;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if ((c == '}' || c == ']') && --depth == 0) {
+            d->depth = d->instr = d->esc = 0;
+            return i;
+        }
+    }
+    d->depth = depth;
+    d->instr = instr;
+    d->esc = esc;
+    return len;
+}
+
+int
+kube_watch_decoder_feed(kube_watch_decoder *d, const char *buf, size_t len, kube_event_cb cb,
+                        void *udata, char *err, size_t errlen)
+{
+    if (d->broken) return dec_fail(d, ERR_PARSE, err, errlen, "%s", "decoder already failed");
+    size_t i = 0;
+    while (i < len) {
+        if (!d->raw || d->tokmode) {
+            size_t used;
+            int rc = tok_feed(d, buf + i, len - i, &used, cb, udata, err, errlen);
+            if (rc) return rc;
+            i += used;
+            continue;
+        }
+        if (!d->inev) {
+            char ch = buf[i];
+            if (ch == '\n' || ch == '\r' || ch == ' ' || ch == '\t') {
+                i++;
+                d->off++;
+                continue;
+            }
+            if (ch != '{')
+                return dec_fail(d, ERR_PARSE, err, errlen, "expected a JSON object, found '%s'",
+                                (char[]){(ch >= 0x20 && ch < 0x7f) ? ch : '?', '\0'});
+            if (d->raw_off) { /* the stream is ending: json-c's path drops the rest */
+                d->tokmode = 1;
+                continue;
+            }
+            d->inev = 1;
+            d->pend_n = 0;
+        }
+        size_t start = i, end = i + scan(d, buf + i, len - i);
+        if (d->pend_n + (end - start) > d->max) return too_large(d, err, errlen);
+        d->off += end - start;
+        i = end;
+        if (d->depth || d->instr) { /* the event goes on in the next feed */
+            if (pend_add(d, buf + start, end - start))
+                return dec_fail(d, ERR_NOMEM, err, errlen, "%s", "out of memory");
+            continue;
+        }
+        d->inev = 0;
+        if (d->pend_n == 0) {
+            if (offer_raw(d, buf + start, end - start) == 0) continue;
+            /* declined: the tokener reads it from its first byte */
+            d->off -= end - start;
+            d->tokmode = 1;
+            i = start;
+            continue;
+        }
+        if (pend_add(d, buf + start, end - start))
+            return dec_fail(d, ERR_NOMEM, err, errlen, "%s", "out of memory");
+        char *p = d->pend;
+        size_t n = d->pend_n;
+        d->pend_n = 0;
+        if (offer_raw(d, p, n) == 0) continue;
+        /* declined: replay the whole event (taken from pend, which the replay
+         * may need again for an event it leaves unfinished) */
+        d->pend = NULL;
+        d->pend_cap = 0;
+        d->off -= n;
+        d->tokmode = 1;
+        int rc = kube_watch_decoder_feed(d, p, n, cb, udata, err, errlen);
+        free(p);
+        if (rc) return rc;
+    }
     return 0;
 }
 
@@ -177,7 +431,7 @@ int
 kube_watch_decoder_finish(kube_watch_decoder *d, char *err, size_t errlen)
 {
     if (d->broken) return dec_fail(d, ERR_PARSE, err, errlen, "%s", "decoder already failed");
-    if (d->cur != 0)
+    if (d->cur != 0 || d->inev)
         return dec_fail(d, ERR_PARSE, err, errlen, "%s",
                         "stream ended in the middle of an event (truncated)");
     return 0;

@@ -19,15 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* msgpack-c unpacks at most 32 nested containers (MSGPACK_EMBED_STACK_SIZE);
- * the top-level map is depth 0, so containers may sit at depth 31 at most. */
-#define STORE_MAX_DEPTH 31
+#define STORE_MAX_DEPTH STORE__MAX_DEPTH
 
-/* Top-level keys kept per kind; sub == NULL keeps the whole value. */
-typedef struct slim_rule {
-    const char *key;
-    const char *const *sub;
-} slim_rule;
+typedef store__slim_rule slim_rule;
 
 static const char *const pod_spec[] = {"nodeName", NULL};
 static const char *const pod_status[] = {"phase", "conditions", "podIPs", "podIP", NULL};
@@ -39,8 +33,8 @@ static const slim_rule spec_rules[] = {
 static const slim_rule meta_rules[] = {{"apiVersion", NULL}, {"kind", NULL}, {NULL, NULL}};
 
 /* NULL: every top-level key kept (custom resources: the reconcilers read all). */
-static const slim_rule *
-rules_for(enum store_kind kind)
+const store__slim_rule *
+store__slim_rules(enum store_kind kind)
 {
     switch (kind) {
     case STORE_POD:
@@ -51,7 +45,7 @@ rules_for(enum store_kind kind)
     case STORE_PVC:
         return meta_rules;
     default:
-        return NULL;
+        return NULL; /* custom resources and STORE_KIND_COUNT */
     }
 }
 
@@ -155,7 +149,7 @@ pack_value(msgpack_packer *pk, json_object *v, int depth)
 static int
 pack_top(msgpack_packer *pk, enum store_kind kind, json_object *obj)
 {
-    const slim_rule *rules = kind < STORE_KIND_COUNT ? rules_for(kind) : NULL;
+    const slim_rule *rules = store__slim_rules(kind);
     size_t n = 0;
 
     json_object_object_foreach(obj, k0, v0)

@@ -82,4 +82,18 @@ int store__grow(store *s);
 
 #define STORE__KEY_MAX 512
 
+/* msgpack-c unpacks at most 32 nested containers (MSGPACK_EMBED_STACK_SIZE);
+ * the top-level map is depth 0, so containers may sit at depth 31 at most. */
+#define STORE__MAX_DEPTH 31
+
+/* Slimming (codec.c): top-level keys kept per kind; sub == NULL keeps the
+ * whole value, else only those keys of an object value. metadata is always
+ * kept (minus managedFields) and is not listed. */
+typedef struct store__slim_rule {
+    const char *key;
+    const char *const *sub;
+} store__slim_rule;
+/* The kind's rules (NULL-key terminated), or NULL: every key kept. */
+const store__slim_rule *store__slim_rules(enum store_kind kind);
+
 #endif

@@ -180,6 +180,22 @@ int store_decode(const store_item *it, json_object **out);
 /* Slim obj for kind (STORE_KIND_COUNT: keep everything) and encode it as
  * msgpack into a malloc'd buffer (*out, caller frees). */
 int store_encode(enum store_kind kind, json_object *obj, char **out, size_t *outlen);
+/* What store_encode_json saw of metadata: slices of the JSON text (not
+ * NUL-terminated), NULL when absent or not a string. */
+typedef struct store_json_meta {
+    const char *ns, *name, *rv;
+    size_t ns_len, name_len, rv_len;
+    int escaped; /* internal: one of them was escaped (the call then fails) */
+} store_json_meta;
+/* The same bytes store_encode(kind, tree) gives, where tree is what json-c's
+ * tokener builds from text (one JSON object), without building it (jsonenc.c).
+ * Strict JSON only, and only forms whose json-c reading is certain: any
+ * other input (malformed or not) gives ERR_PARSE, and the caller must take
+ * the json-c path, which accepts or refuses as before. ERR_NOMEM. meta (may
+ * be NULL) gets metadata.namespace/name/resourceVersion; an escaped one
+ * gives ERR_PARSE. On success *out is malloc'd (caller frees). */
+int store_encode_json(enum store_kind kind, const char *text, size_t len, char **out,
+                      size_t *outlen, store_json_meta *meta);
 /* msgpack bytes -> json_object (caller puts). */
 int store_msgpack_to_json(const void *data, size_t len, json_object **out);
 
