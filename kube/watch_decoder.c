@@ -50,7 +50,8 @@ struct kube_watch_decoder {
     int raw_off; /* an ERROR event was seen: no more raw offers */
     int inev;    /* the scanner is inside an event */
     int depth, instr, esc;
-    char *pend; /* the scanned event's bytes from earlier feeds */
+    int multiline; /* the scanner met a newline inside the event */
+    char *pend;    /* the scanned event's bytes from earlier feeds */
     size_t pend_n, pend_cap;
 };
 
@@ -346,6 +347,14 @@ scan(kube_watch_decoder *d, const char *buf, size_t len)
         char c = buf[i++];
         if (c == '"') {
             instr = 1;
+        } else if (c == '\n') {
+            /* The API server writes an event per line: a newline inside one
+             * means another writer, or damage the tokener should report now
+             * (rather than after the scanner waited for a brace that never
+             * comes). Either way the tokener takes this event. */
+            d->depth = d->instr = d->esc = 0;
+            d->multiline = 1;
+            return i;
         } else if (c == '{' || c == '[') {
             depth++;
         } else if ((c == '}' || c == ']') && --depth == 0) {
@@ -394,15 +403,16 @@ kube_watch_decoder_feed(kube_watch_decoder *d, const char *buf, size_t len, kube
         if (d->pend_n + (end - start) > d->max) return too_large(d, err, errlen);
         d->off += end - start;
         i = end;
-        if (d->depth || d->instr) { /* the event goes on in the next feed */
+        if (!d->multiline && (d->depth || d->instr)) { /* goes on in the next feed */
             if (pend_add(d, buf + start, end - start))
                 return dec_fail(d, ERR_NOMEM, err, errlen, "%s", "out of memory");
             continue;
         }
         d->inev = 0;
         if (d->pend_n == 0) {
-            if (offer_raw(d, buf + start, end - start) == 0) continue;
+            if (!d->multiline && offer_raw(d, buf + start, end - start) == 0) continue;
             /* declined: the tokener reads it from its first byte */
+            d->multiline = 0;
             d->off -= end - start;
             d->tokmode = 1;
             i = start;
@@ -413,9 +423,10 @@ kube_watch_decoder_feed(kube_watch_decoder *d, const char *buf, size_t len, kube
         char *p = d->pend;
         size_t n = d->pend_n;
         d->pend_n = 0;
-        if (offer_raw(d, p, n) == 0) continue;
-        /* declined: replay the whole event (taken from pend, which the replay
-         * may need again for an event it leaves unfinished) */
+        if (!d->multiline && offer_raw(d, p, n) == 0) continue;
+        /* declined: replay the event so far through the tokener (taken from
+         * pend, which the replay may need again for what follows it) */
+        d->multiline = 0;
         d->pend = NULL;
         d->pend_cap = 0;
         d->off -= n;

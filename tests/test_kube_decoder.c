@@ -1,7 +1,10 @@
 /* test_kube_decoder.c - the incremental watch-stream decoder.
  * A recorded stream (shapes from a real kube-apiserver watch, see
  * ../shared/golden/) is fed whole, then split at every byte boundary, then a
- * byte at a time: the events must be identical every time. */
+ * byte at a time: the events must be identical every time. The same again
+ * with a raw-event hook (the informer's path: object text first, json-c only
+ * for what the hook declines), against the plain decoder's results. */
+#include "kube/internal.h" /* kube__watch_decoder_set_raw */
 #include "kube/kube.h"
 
 #include "core/err.h"
@@ -347,18 +350,234 @@ test_mutations(void **state)
     free(buf);
 }
 
+/* ---- raw hook ------------------------------------------------------------ */
+
+/* A hook like the informer's: takes the object text when it is one JSON
+ * object (json-c reads it here, so events compare with the plain path),
+ * declines every decline_every-th offer and whatever does not parse. */
+typedef struct rawctx {
+    kube_event_cb cb; /* where taken events go, as if delivered */
+    void *udata;
+    int offers, taken, decline_every;
+} rawctx;
+
+static int
+raw_hook(enum kube_event_type type, const char *text, size_t len, void *udata)
+{
+    rawctx *x = udata;
+    x->offers++;
+    if (x->decline_every && x->offers % x->decline_every == 0) return -1;
+    json_tokener *tok = json_tokener_new_ex(512);
+    json_object *o = json_tokener_parse_ex(tok, text, (int)len);
+    int whole = o && (size_t)json_tokener_get_parse_end(tok) == len &&
+                json_object_is_type(o, json_type_object);
+    json_tokener_free(tok);
+    if (!whole) {
+        json_object_put(o);
+        return -1;
+    }
+    x->taken++;
+    x->cb(type, o, x->udata);
+    json_object_put(o);
+    return 0;
+}
+
+static void
+feed_split_raw(rec *r, const size_t *cuts, size_t ncuts, rawctx *x)
+{
+    char err[256] = "";
+    kube_watch_decoder *d = kube_watch_decoder_new(0);
+    x->cb = on_event;
+    x->udata = r;
+    kube__watch_decoder_set_raw(d, raw_hook, x);
+    size_t len = sizeof(STREAM) - 1, off = 0, ci = 0;
+    while (off < len) {
+        size_t end = ci < ncuts ? cuts[ci++] : len;
+        if (end > len) end = len;
+        int rc = kube_watch_decoder_feed(d, STREAM + off, end - off, on_event, r, err, sizeof(err));
+        if (rc != 0) fail_msg("raw feed at %zu..%zu: %s", off, end, err);
+        off = end;
+    }
+    assert_int_equal(kube_watch_decoder_finish(d, err, sizeof(err)), 0);
+    kube_watch_decoder_free(d);
+}
+
+static void
+rec_same(const rec *got, const rec *want, const char *what, size_t at)
+{
+    if (got->n != want->n) fail_msg("%s %zu: %d events, want %d", what, at, got->n, want->n);
+    for (int i = 0; i < want->n; i++)
+        if (got->type[i] != want->type[i] || strcmp(got->json[i], want->json[i]) != 0)
+            fail_msg("%s %zu: event %d differs", what, at, i);
+}
+
+static void
+test_raw_every_boundary(void **state)
+{
+    (void)state;
+    rec want = {0};
+    feed_split(&want, NULL, 0);
+    size_t len = sizeof(STREAM) - 1;
+    for (int decline = 0; decline <= 2; decline++) {
+        for (size_t cut = 0; cut <= len; cut++) {
+            rec got = {0};
+            rawctx x = {.decline_every = decline};
+            size_t cuts[1] = {cut};
+            feed_split_raw(&got, cuts, 1, &x);
+            rec_same(&got, &want, "raw cut", cut);
+            /* ADDED, MODIFIED, DELETED are offered; BOOKMARK and ERROR are not */
+            assert_int_equal(x.offers, 3);
+            assert_int_equal(x.taken, decline == 0 ? 3 : decline == 1 ? 0 : 2);
+            rec_free(&got);
+        }
+    }
+    size_t *ones = malloc(len * sizeof(size_t));
+    for (size_t i = 0; i < len; i++)
+        ones[i] = i + 1;
+    rec got = {0};
+    rawctx x = {0};
+    feed_split_raw(&got, ones, len, &x);
+    free(ones);
+    rec_same(&got, &want, "raw bytewise", 0);
+    assert_int_equal(x.taken, 3);
+    rec_free(&got);
+    rec_free(&want);
+}
+
+/* Envelopes the hook is not offered (json-c's path decides), and events
+ * after an ERROR (the stream is ending). */
+static void
+test_raw_envelopes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int offers;
+    } rows[] = {
+        {"{\"object\":{\"a\":1},\"type\":\"ADDED\"}\n", 1},
+        {" {\"type\" : \"MODIFIED\" , \"object\" : {} } \n", 1},
+        {"{\"type\":\"ADDED\",\"object\":{},\"extra\":1}\n", 0},
+        {"{\"type\":\"ADD\\u0045D\",\"object\":{}}\n", 0},
+        {"{\"type\":\"ADDED\",\"type\":\"ADDED\",\"object\":{}}\n", 0},
+        {"{\"type\":\"BOOKMARK\",\"object\":{}}\n", 0},
+        {"{\"type\":\"ADDED\",\n\"object\":{}}\n", 0},
+        {"{\"type\":\"ERROR\",\"object\":{\"code\":410}}\n{\"type\":\"ADDED\",\"object\":{}}\n", 0},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char err[256] = "";
+        rec want = {0}, got = {0};
+        kube_watch_decoder *d = kube_watch_decoder_new(0);
+        assert_int_equal(kube_watch_decoder_feed(d, rows[i].in, strlen(rows[i].in), on_event, &want,
+                                                 err, sizeof(err)),
+                         0);
+        kube_watch_decoder_free(d);
+        rawctx x = {.cb = on_event, .udata = &got};
+        d = kube_watch_decoder_new(0);
+        kube__watch_decoder_set_raw(d, raw_hook, &x);
+        assert_int_equal(kube_watch_decoder_feed(d, rows[i].in, strlen(rows[i].in), on_event, &got,
+                                                 err, sizeof(err)),
+                         0);
+        assert_int_equal(kube_watch_decoder_finish(d, err, sizeof(err)), 0);
+        kube_watch_decoder_free(d);
+        if (x.offers != rows[i].offers)
+            fail_msg("row %zu: %d offers, want %d", i, x.offers, rows[i].offers);
+        rec_same(&got, &want, "envelope row", i);
+        rec_free(&want);
+        rec_free(&got);
+    }
+}
+
+static void
+test_raw_bad(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad_rows) / sizeof(bad_rows[0]); i++) {
+        const bad_row *r = &bad_rows[i];
+        char err[256] = "";
+        rawctx x = {.cb = bad_event};
+        kube_watch_decoder *d = kube_watch_decoder_new(0);
+        kube__watch_decoder_set_raw(d, raw_hook, &x);
+        g_bad_events = 0;
+        int rc = kube_watch_decoder_feed(d, r->input, strlen(r->input), bad_event, NULL, err,
+                                         sizeof(err));
+        if (rc == 0) rc = kube_watch_decoder_finish(d, err, sizeof(err));
+        kube_watch_decoder_free(d);
+        if (rc != r->want_rc || g_bad_events != r->want_events)
+            fail_msg("%s: rc %d, %d events", r->name, rc, g_bad_events);
+        if (r->want && strstr(err, r->want) == NULL)
+            fail_msg("%s: message \"%s\" lacks \"%s\"", r->name, err, r->want);
+    }
+}
+
+static outcome
+run_pieces_raw(const char *buf, size_t len, unsigned *seed, int random_split, int decline)
+{
+    outcome o = {0};
+    char err[256];
+    rawctx x = {.cb = hash_event, .udata = &o, .decline_every = decline};
+    kube_watch_decoder *d = kube_watch_decoder_new(4096);
+    kube__watch_decoder_set_raw(d, raw_hook, &x);
+    size_t off = 0;
+    while (off < len && o.rc == 0) {
+        size_t n = random_split ? 1 + (size_t)rand_r(seed) % 64 : len;
+        if (n > len - off) n = len - off;
+        o.rc = kube_watch_decoder_feed(d, buf + off, n, hash_event, &o, err, sizeof(err));
+        off += n;
+    }
+    if (o.rc == 0) o.rc = kube_watch_decoder_finish(d, err, sizeof(err));
+    if (o.rc != 0) assert_true(strlen(err) > 0);
+    kube_watch_decoder_free(d);
+    return o;
+}
+
+/* Mutated streams: with the hook, whole or split, the same code and events
+ * as the plain decoder. */
+static void
+test_raw_mutations(void **state)
+{
+    (void)state;
+    unsigned seed = 54321;
+    size_t len = sizeof(STREAM) - 1;
+    char *buf = malloc(len);
+    int errors = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        memcpy(buf, STREAM, len);
+        int flips = 1 + rand_r(&seed) % 4;
+        for (int k = 0; k < flips; k++) {
+            static const char pool[] = "{}[]\":,\\\n 0aZ\x01\xff";
+            buf[(size_t)rand_r(&seed) % len] = pool[(size_t)rand_r(&seed) % (sizeof(pool) - 1)];
+        }
+        size_t cut = (size_t)rand_r(&seed) % (len + 1);
+        size_t n = iter % 3 == 0 ? cut : len;
+        outcome plain = run_pieces(buf, n, &seed, 0);
+        outcome whole = run_pieces_raw(buf, n, &seed, 0, iter % 4);
+        outcome split = run_pieces_raw(buf, n, &seed, 1, iter % 4);
+        if (whole.rc != plain.rc || whole.n != plain.n || whole.hash != plain.hash ||
+            split.rc != plain.rc || split.n != plain.n || split.hash != plain.hash)
+            fail_msg("iteration %d: plain rc %d/%d events, raw whole %d/%d, raw split %d/%d", iter,
+                     plain.rc, plain.n, whole.rc, whole.n, split.rc, split.n);
+        errors += plain.rc != 0;
+    }
+    assert_true(errors > 100);
+    free(buf);
+}
+
 int
 main(void)
 {
     enum { NBAD = sizeof(bad_rows) / sizeof(bad_rows[0]) };
-    struct CMUnitTest tests[NBAD + 5];
+    struct CMUnitTest tests[NBAD + 9];
     tests[0] = (struct CMUnitTest)cmocka_unit_test(test_whole);
     tests[1] = (struct CMUnitTest)cmocka_unit_test(test_every_boundary);
     tests[2] = (struct CMUnitTest)cmocka_unit_test(test_huge_object);
     tests[3] = (struct CMUnitTest)cmocka_unit_test(test_deep_nesting);
     tests[NBAD + 4] = (struct CMUnitTest)cmocka_unit_test(test_mutations);
+    tests[NBAD + 5] = (struct CMUnitTest)cmocka_unit_test(test_raw_every_boundary);
+    tests[NBAD + 6] = (struct CMUnitTest)cmocka_unit_test(test_raw_envelopes);
+    tests[NBAD + 7] = (struct CMUnitTest)cmocka_unit_test(test_raw_bad);
+    tests[NBAD + 8] = (struct CMUnitTest)cmocka_unit_test(test_raw_mutations);
     for (size_t i = 0; i < NBAD; i++)
         tests[4 + i] =
             (struct CMUnitTest){bad_rows[i].name, test_bad, NULL, NULL, (void *)&bad_rows[i]};
-    return _cmocka_run_group_tests("kube_decoder", tests, NBAD + 5, NULL, NULL);
+    return _cmocka_run_group_tests("kube_decoder", tests, NBAD + 9, NULL, NULL);
 }
