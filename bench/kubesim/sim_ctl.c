@@ -117,7 +117,8 @@ sim_ctl_on_event(sim_state *S, sim_res *r, const sim_event *e)
     /* owner reference counts (nothing to do when a write kept the same list:
      * merge patches share untouched subtrees with the previous version) */
     json_object *prev_refs = owner_refs_of(e->prev);
-    json_object *refs = e->type != SIM_EV_DELETED ? owner_refs_of(e->obj) : NULL;
+    json_object *refs = e->type != SIM_EV_DELETED ? member(m, "ownerReferences") : NULL;
+    if (!json_object_is_type(refs, json_type_array)) refs = NULL;
     if (prev_refs != refs) {
         owner_count(S, prev_refs, -1);
         owner_count(S, refs, +1);
