@@ -159,7 +159,9 @@ json_object *kube__json_parse(const char *buf, size_t len, const char **err);
 /* Raw watch events (watch_decoder.c): with a hook set, every complete event
  * whose envelope is exactly {"type":"ADDED"|"MODIFIED"|"DELETED","object":{...}}
  * (strict JSON, either key order) is first offered to it as the object's
- * text, before any json-c tree is built. The hook returns 0 when it took the
+ * text, before any json-c tree is built. When "object" comes last, the text
+ * offered runs to the event's closing brace: the hook must check that it is
+ * exactly one JSON object (store_encode_json does). The hook returns 0 when it took the
  * event (the event counts as delivered), anything else to have it decoded by
  * json-c and delivered to the kube_event_cb as before (so the hook may decline
  * whatever it cannot handle, malformed text included: errors stay as they

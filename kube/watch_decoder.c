@@ -285,8 +285,18 @@ offer_raw(kube_watch_decoder *d, const char *t, size_t n)
         if (kl == 4 && !memcmp(key, "type", 4) && !ts) {
             if (!(ts = plain_str(&p, e, &tl))) return -1;
         } else if (kl == 6 && !memcmp(key, "object", 6) && !obj) {
-            if (p >= e || *p != '{' || !(oend = container_end(p, e))) return -1;
+            if (p >= e || *p != '{') return -1;
             obj = p;
+            if (ts) {
+                /* the last member: the object ends where the event's closing
+                 * brace (the scanner found it) and white space before it begin */
+                const char *q = e - 1;
+                while (q > p && (q[-1] == ' ' || q[-1] == '\n' || q[-1] == '\r' || q[-1] == '\t'))
+                    q--;
+                oend = q;
+            } else if (!(oend = container_end(p, e))) {
+                return -1;
+            }
             p = oend;
         } else {
             return -1;
@@ -323,9 +333,17 @@ pend_add(kube_watch_decoder *d, const char *p, size_t n)
 
 /* Scan from buf for the end of the event in progress; the state carries
  * over between feeds. Returns the index just past its closing brace, or len. */
+/* Bytes the scanner stops at: outside strings 1 ('"', braces, brackets,
+ * newline), inside strings 2 ('"', backslash). */
+static const unsigned char scan_class[256] = {
+    ['"'] = 3, ['\\'] = 2, ['{'] = 1, ['}'] = 1, ['['] = 1, [']'] = 1, ['\n'] = 1};
+
+/* Scan from buf for the end of the event in progress; the state carries
+ * over between feeds. Returns the index just past its closing brace, or len. */
 static size_t
 scan(kube_watch_decoder *d, const char *buf, size_t len)
 {
+    const unsigned char *b = (const unsigned char *)buf;
     size_t i = 0;
     int depth = d->depth, instr = d->instr, esc = d->esc;
     while (i < len) {
@@ -335,16 +353,19 @@ scan(kube_watch_decoder *d, const char *buf, size_t len)
                 i++;
                 continue;
             }
-            while (i < len && buf[i] != '"' && buf[i] != '\\')
+            while (i < len && !(scan_class[b[i]] & 2))
                 i++;
             if (i >= len) break;
-            if (buf[i++] == '\\')
+            if (b[i++] == '\\')
                 esc = 1;
             else
                 instr = 0;
             continue;
         }
-        char c = buf[i++];
+        while (i < len && !(scan_class[b[i]] & 1))
+            i++;
+        if (i >= len) break;
+        unsigned char c = b[i++];
         if (c == '"') {
             instr = 1;
         } else if (c == '\n') {
@@ -357,7 +378,7 @@ scan(kube_watch_decoder *d, const char *buf, size_t len)
             return i;
         } else if (c == '{' || c == '[') {
             depth++;
-        } else if ((c == '}' || c == ']') && --depth == 0) {
+        } else if (--depth == 0) {
             d->depth = d->instr = d->esc = 0;
             return i;
         }
@@ -394,6 +415,25 @@ kube_watch_decoder_feed(kube_watch_decoder *d, const char *buf, size_t len, kube
                                 (char[]){(ch >= 0x20 && ch < 0x7f) ? ch : '?', '\0'});
             if (d->raw_off) { /* the stream is ending: json-c's path drops the rest */
                 d->tokmode = 1;
+                continue;
+            }
+            /* One event per line: when the line is all here, offer it as is
+             * (the hook's strict reading proves it is exactly one event, so
+             * no scan is needed); anything else on a whole line goes to the
+             * tokener at once. A line that goes on in the next feed is
+             * scanned for the event's end. */
+            const char *nl = memchr(buf + i, '\n', len - i);
+            if (nl && (size_t)(nl - (buf + i)) <= d->max) {
+                size_t n = (size_t)(nl - (buf + i));
+                while (n > 1 &&
+                       (buf[i + n - 1] == '\r' || buf[i + n - 1] == ' ' || buf[i + n - 1] == '\t'))
+                    n--;
+                if (buf[i + n - 1] == '}' && offer_raw(d, buf + i, n) == 0) {
+                    i += n;
+                    d->off += n;
+                } else {
+                    d->tokmode = 1;
+                }
                 continue;
             }
             d->inev = 1;

@@ -119,6 +119,11 @@ escape(const unsigned char *p, const unsigned char *end, unsigned *cp, int *used
     return 0;
 }
 
+/* Bytes a string's plain run stops at: quote, backslash, control characters. */
+static const unsigned char str_stop[256] = {1, 1, 1, 1, 1, 1, 1, 1, 1,         1,         1, 1,
+                                            1, 1, 1, 1, 1, 1, 1, 1, 1,         1,         1, 1,
+                                            1, 1, 1, 1, 1, 1, 1, 1, ['"'] = 1, ['\\'] = 1};
+
 /* Find the end of the string starting after its quote: *esc says whether it
  * holds escapes (each checked here). j->p is left after the closing quote. */
 static int
@@ -128,7 +133,10 @@ scan_str(jenc *j, const unsigned char **s, size_t *n, int *esc)
     *esc = 0;
     *s = p;
     for (;;) {
-        while (p < j->end && *p != '"' && *p != '\\' && *p >= 0x20)
+        while (j->end - p >= 4 &&
+               !(str_stop[p[0]] | str_stop[p[1]] | str_stop[p[2]] | str_stop[p[3]]))
+            p += 4;
+        while (p < j->end && !str_stop[*p])
             p++;
         if (p >= j->end || *p < 0x20) return ERR_PARSE;
         if (*p == '"') break;

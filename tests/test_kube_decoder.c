@@ -456,7 +456,10 @@ test_raw_envelopes(void **state)
     } rows[] = {
         {"{\"object\":{\"a\":1},\"type\":\"ADDED\"}\n", 1},
         {" {\"type\" : \"MODIFIED\" , \"object\" : {} } \n", 1},
-        {"{\"type\":\"ADDED\",\"object\":{},\"extra\":1}\n", 0},
+        /* offered as `{},"extra":1`: the hook refuses what is not one object */
+        {"{\"type\":\"ADDED\",\"object\":{},\"extra\":1}\n", 1},
+        {"{\"object\":{},\"type\":\"ADDED\",\"extra\":1}\n", 0},
+        {"{\"type\":\"ADDED\",\"object\":{\"a\":1},\"b\":{\"c\":2}}\n", 1},
         {"{\"type\":\"ADD\\u0045D\",\"object\":{}}\n", 0},
         {"{\"type\":\"ADDED\",\"type\":\"ADDED\",\"object\":{}}\n", 0},
         {"{\"type\":\"BOOKMARK\",\"object\":{}}\n", 0},
