@@ -13,6 +13,11 @@
  * store_check_identity: a cache recorded for another cluster is discarded,
  * and so is one when the CRD cannot be read.
  *
+ * Watch events over the kube client are encoded for the store straight from
+ * their JSON text (store_encode_json, via the decoder's raw hook): no json-c
+ * tree is built unless that path declines an event (then json-c decodes it
+ * and the event is applied as before, with the same result).
+ *
  * Events decoded in one loop turn are committed in ONE store write txn by an
  * ev_prepare watcher (before the loop sleeps), together with the last
  * resourceVersion of each resource; the store's change feed then runs.

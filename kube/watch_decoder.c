@@ -395,6 +395,8 @@ kube_watch_decoder_feed(kube_watch_decoder *d, const char *buf, size_t len, kube
 {
     if (d->broken) return dec_fail(d, ERR_PARSE, err, errlen, "%s", "decoder already failed");
     size_t i = 0;
+    const char *nl = NULL; /* the next newline at or after i, when known */
+    int no_nl = 0;         /* none left in buf */
     while (i < len) {
         if (!d->raw || d->tokmode) {
             size_t used;
@@ -422,8 +424,13 @@ kube_watch_decoder_feed(kube_watch_decoder *d, const char *buf, size_t len, kube
              * no scan is needed); anything else on a whole line goes to the
              * tokener at once. A line that goes on in the next feed is
              * scanned for the event's end. */
-            const char *nl = memchr(buf + i, '\n', len - i);
-            if (nl && (size_t)(nl - (buf + i)) <= d->max) {
+            /* (the next newline is looked up once per feed, not per event,
+             * when a newline-less stream leaves none in the buffer) */
+            if (!no_nl && (!nl || nl < buf + i)) {
+                nl = memchr(buf + i, '\n', len - i);
+                no_nl = nl == NULL;
+            }
+            if (nl && nl >= buf + i && (size_t)(nl - (buf + i)) <= d->max) {
                 size_t n = (size_t)(nl - (buf + i));
                 while (n > 1 &&
                        (buf[i + n - 1] == '\r' || buf[i + n - 1] == ' ' || buf[i + n - 1] == '\t'))

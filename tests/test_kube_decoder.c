@@ -464,6 +464,12 @@ test_raw_envelopes(void **state)
         {"{\"type\":\"ADDED\",\"type\":\"ADDED\",\"object\":{}}\n", 0},
         {"{\"type\":\"BOOKMARK\",\"object\":{}}\n", 0},
         {"{\"type\":\"ADDED\",\n\"object\":{}}\n", 0},
+        /* two events on a line: the line is declined whole, then the second
+         * is offered alone; without newlines the scanner finds both */
+        {"{\"type\":\"ADDED\",\"object\":{\"a\":1}}{\"type\":\"DELETED\",\"object\":{}}\n", 2},
+        {"{\"type\":\"ADDED\",\"object\":{\"a\":1}}{\"type\":\"DELETED\",\"object\":{}}", 2},
+        {"{\"type\":\"ADDED\",\"object\":{\"a\":\"}\"}} \r\n{\"type\":\"BOOKMARK\",\"object\":{}}",
+         1},
         {"{\"type\":\"ERROR\",\"object\":{\"code\":410}}\n{\"type\":\"ADDED\",\"object\":{}}\n", 0},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
