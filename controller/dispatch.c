@@ -180,14 +180,16 @@ on_write(const kube_result *res, void *udata)
         }
         /* The returned object (not a Status) stands in for the cache on the
          * next pass. It goes to a worker thread, and json-c's reference
-         * counts are not atomic: the body stays with the kube client (which
-         * puts it on this thread after the callback) and the worker gets a
-         * copy of its own. */
+         * counts are not atomic: the body is taken from the kube client (no
+         * reference stays on this thread), so the worker owns the only one
+         * and no copy is made. */
         json_object *obj = NULL;
         if (!res->err && res->body && json_object_is_type(res->body, json_type_object) &&
-            strcmp(jx_str_or(res->body, "kind", ""), "Status") != 0 &&
-            json_object_deep_copy(res->body, &obj, NULL) != 0)
-            obj = NULL;
+            strcmp(jx_str_or(res->body, "kind", ""), "Status") != 0) {
+            obj = kube_result_take_body(res);
+            /* not a delivery of the client's (cannot happen from kube/): copy */
+            if (obj == NULL && json_object_deep_copy(res->body, &obj, NULL) != 0) obj = NULL;
+        }
         if (rec_ticket_set_outcome(tc->t, i, res->err, res->http_status, res->reason, res->message,
                                    obj) != 0)
             LOG_E("dispatch", "cannot record a write outcome", "key=%s tag=%s err=%s", tc->t->key,

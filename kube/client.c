@@ -509,6 +509,7 @@ kube_client_free(kube_client *c)
     }
     c->reap = NULL;
     kube__http_fini(c);
+    if (c->tok) json_tokener_free(c->tok);
     ev_timer_stop(c->loop, &c->kick);
     free(c->server);
     free(c->noproxy);

@@ -117,6 +117,7 @@ struct kube_client {
     kube__req *reap;
     kube_stats stats;
     uint64_t rng;
+    json_tokener *tok; /* reused for every response body (I/O thread only) */
 };
 
 /* http.c: curl multi on libev */
@@ -155,6 +156,9 @@ int kube__list_query(kube__buf *b, const kube_list_opts *o, int watch);
  * static reason in *err on failure. */
 #define KUBE__JSON_DEPTH 512
 json_object *kube__json_parse(const char *buf, size_t len, const char **err);
+/* The same with a tokener of the caller's (depth KUBE__JSON_DEPTH; reset here),
+ * so that a parse costs no tokener allocation. tok NULL: one of its own. */
+json_object *kube__json_parse_tok(json_tokener *tok, const char *buf, size_t len, const char **err);
 
 /* Raw watch events (watch_decoder.c): with a hook set, every complete event
  * whose envelope is exactly {"type":"ADDED"|"MODIFIED"|"DELETED","object":{...}}

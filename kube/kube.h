@@ -138,6 +138,16 @@ typedef struct kube_result {
 
 typedef void (*kube_done_cb)(const kube_result *res, void *udata);
 
+/* Take the parsed body out of res, inside the callback that res was passed
+ * to: the caller gets the only reference (json_object_put it when done) and
+ * may hand it to another thread, since the client keeps no reference to it
+ * (json-c's reference counts are not atomic: a body merely json_object_get()
+ * by the callback is still released by the client on the I/O thread after
+ * the callback). res->body stays valid for the rest of the callback while
+ * the caller holds it. NULL when there is no body, when it was taken
+ * already, or when res is not the result of the running callback. */
+json_object *kube_result_take_body(const kube_result *res);
+
 enum kube_patch_type {
     KUBE_PATCH_MERGE = 0, /* application/merge-patch+json */
     KUBE_PATCH_JSON,      /* application/json-patch+json */

@@ -16,7 +16,7 @@
 #include <string.h>
 
 json_object *
-kube__json_parse(const char *buf, size_t len, const char **err)
+kube__json_parse_tok(json_tokener *tok, const char *buf, size_t len, const char **err)
 {
     if (len > INT_MAX) { /* json_tokener_parse_ex takes an int length */
         if (err) *err = "document larger than 2 GiB";
@@ -24,11 +24,12 @@ kube__json_parse(const char *buf, size_t len, const char **err)
     }
     /* json-c's default depth (32) is too shallow for Kubernetes objects: a
      * LIST of CRDs nests openAPIV3Schema properties far deeper. */
-    json_tokener *tok = json_tokener_new_ex(KUBE__JSON_DEPTH);
-    if (tok == NULL) {
+    json_tokener *own = NULL;
+    if (tok == NULL && (tok = own = json_tokener_new_ex(KUBE__JSON_DEPTH)) == NULL) {
         if (err) *err = "out of memory";
         return NULL;
     }
+    json_tokener_reset(tok);
     json_object *o = json_tokener_parse_ex(tok, buf, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     const char *why = NULL;
@@ -43,7 +44,9 @@ kube__json_parse(const char *buf, size_t len, const char **err)
     } else {
         why = json_tokener_error_desc(jerr);
     }
-    json_tokener_free(tok);
+    /* a reused tokener keeps no partial state into the next document */
+    json_tokener_reset(tok);
+    if (own) json_tokener_free(own);
     if (why) {
         json_object_put(o);
         o = NULL;
@@ -52,10 +55,36 @@ kube__json_parse(const char *buf, size_t len, const char **err)
     return o;
 }
 
+json_object *
+kube__json_parse(const char *buf, size_t len, const char **err)
+{
+    return kube__json_parse_tok(NULL, buf, len, err);
+}
+
+/* The delivery whose callback is running on this thread (kube_result_take_body). */
+typedef struct delivery {
+    kube_result res;
+    json_object *owned; /* the client's reference to res.body; NULL once taken */
+    struct delivery *outer;
+} delivery;
+
+static _Thread_local delivery *running;
+
+json_object *
+kube_result_take_body(const kube_result *res)
+{
+    delivery *d = running;
+    if (d == NULL || res != &d->res || d->owned == NULL) return NULL;
+    json_object *o = d->owned;
+    d->owned = NULL;
+    return o;
+}
+
 void
 kube__deliver(kube__req *r, int err, const char *message)
 {
     kube_client *c = r->c;
+    delivery dl = {0};
     kube_result res = {0};
     json_object *body = NULL;
     res.err = err;
@@ -71,7 +100,9 @@ kube__deliver(kube__req *r, int err, const char *message)
     char msg[1024];
     if (r->status != 0 && r->resp.len > 0) {
         const char *perr = NULL;
-        body = kube__json_parse(r->resp.p, r->resp.len, &perr);
+        if (c->tok == NULL) c->tok = json_tokener_new_ex(KUBE__JSON_DEPTH);
+        body = c->tok ? kube__json_parse_tok(c->tok, r->resp.p, r->resp.len, &perr) : NULL;
+        if (c->tok == NULL) perr = "out of memory";
         if (body == NULL && err == 0) {
             snprintf(msg, sizeof(msg), "%s %s%s: HTTP %ld response is not valid JSON: %s",
                      r->method, c->server, r->path, r->status, perr ? perr : "?");
@@ -102,8 +133,13 @@ kube__deliver(kube__req *r, int err, const char *message)
     }
     if (res.err != 0 && res.err != ERR_CANCELED) c->stats.errors++;
     r->state = KREQ_DONE;
-    if (r->cb) r->cb(&res, r->udata);
-    json_object_put(body);
+    dl.res = res;
+    dl.owned = body;
+    dl.outer = running;
+    running = &dl;
+    if (r->cb) r->cb(&dl.res, r->udata);
+    running = dl.outer;
+    json_object_put(dl.owned); /* unless the callback took it */
     kube__req_free(r);
 }
 

@@ -145,9 +145,15 @@ kube_update(kube_client *c, const kube_resource *r, const char *ns, const char *
  * resourceVersion: a merge patch that sets metadata.resourceVersion, or a
  * JSON patch that tests /metadata/resourceVersion. */
 static int
-patch_is_conditional(enum kube_patch_type type, const char *body)
+patch_is_conditional(kube_client *c, enum kube_patch_type type, const char *body, size_t len)
 {
-    json_object *o = kube__json_parse(body, strlen(body), NULL);
+    /* Most patches name no resourceVersion: the key (or the path) cannot be
+     * in the document without this text, so those need no parse. (A key
+     * spelled with backslash-u escapes is not seen: the patch is then not retried,
+     * the safe side.) */
+    if (memmem(body, len, "resourceVersion", 15) == NULL) return 0;
+    if (c->tok == NULL) c->tok = json_tokener_new_ex(KUBE__JSON_DEPTH);
+    json_object *o = kube__json_parse_tok(c->tok, body, len, NULL);
     int cond = 0;
     if (o == NULL) return 0;
     if (type == KUBE_PATCH_JSON && json_object_is_type(o, json_type_array)) {
@@ -179,8 +185,9 @@ kube_patch(kube_client *c, const kube_resource *r, const char *ns, const char *n
     if (name == NULL || body == NULL || (unsigned)type > KUBE_PATCH_STRATEGIC) return ERR_INVALID;
     int rc = kube_path(r, ns, name, subresource, path, sizeof(path));
     if (rc != 0) return rc;
-    return kube_request(c, "PATCH", path, ctypes[type], body, strlen(body),
-                        patch_is_conditional(type, body), cb, udata);
+    size_t len = strlen(body);
+    return kube_request(c, "PATCH", path, ctypes[type], body, len,
+                        patch_is_conditional(c, type, body, len), cb, udata);
 }
 
 int

@@ -1128,6 +1128,84 @@ test_raw_request(void **state)
     free(d.body);
 }
 
+/* kube_result_take_body: the callback gets the only reference; the client
+ * releases nothing it handed over, and a second take (or a result that is
+ * not the running delivery's) gets NULL. */
+typedef struct taken {
+    int called;
+    json_object *obj;
+    int same_as_body, second_null, foreign_null;
+} taken;
+
+static void
+on_take(const kube_result *res, void *udata)
+{
+    taken *t = udata;
+    t->called++;
+    t->obj = kube_result_take_body(res);
+    t->same_as_body = t->obj != NULL && t->obj == res->body;
+    t->second_null = kube_result_take_body(res) == NULL;
+    kube_result copy = *res;
+    t->foreign_null = kube_result_take_body(&copy) == NULL;
+}
+
+static void
+test_take_body(void **state)
+{
+    fx *f = *state;
+    testsrv_add(f->srv, &(testsrv_rule){.body = "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"}}",
+                                        .times = 1});
+    taken t = {0};
+    assert_int_equal(kube_get(f->c, &KUBE_PODS, "ns", "p", NULL, on_take, &t), 0);
+    run_until(f, &t.called, 1, 5000);
+    assert_non_null(t.obj);
+    assert_true(t.same_as_body);
+    assert_true(t.second_null);
+    assert_true(t.foreign_null);
+    /* still whole after the client is done with the request */
+    assert_string_equal(json_object_get_string(json_object_object_get(
+                            json_object_object_get(t.obj, "metadata"), "name")),
+                        "p");
+    json_object_put(t.obj);
+    /* outside any callback: nothing to take */
+    kube_result none = {.message = ""};
+    assert_null(kube_result_take_body(&none));
+    /* a response that is not JSON has no body to take */
+    testsrv_add(f->srv, &(testsrv_rule){.status = 404,
+                                        .body = "404 page not found\n",
+                                        .content_type = "text/plain"});
+    taken e = {0};
+    assert_int_equal(kube_get(f->c, &KUBE_PODS, "ns", "q", NULL, on_take, &e), 0);
+    run_until(f, &e.called, 1, 5000);
+    assert_null(e.obj);
+}
+
+/* A JSON patch that tests the resourceVersion is conditional; a merge patch
+ * whose "resourceVersion" is not metadata's is not. */
+static void
+test_patch_conditional_forms(void **state)
+{
+    fx *f = *state;
+    testsrv_add(f->srv, &(testsrv_rule){.status = 503, .times = 1});
+    testsrv_add(f->srv, &(testsrv_rule){.body = "{}", .times = 1});
+    testsrv_add(f->srv, &(testsrv_rule){.status = 503});
+    done a = {0}, b = {0};
+    kube_patch(f->c, &KUBE_SANDBOXES, "ns", "s", NULL, KUBE_PATCH_JSON,
+               "[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\"7\"},"
+               "{\"op\":\"add\",\"path\":\"/x\",\"value\":1}]",
+               on_done, &a);
+    run_until(f, &a.called, 1, 10000);
+    assert_int_equal(a.err, 0);
+    assert_int_equal(a.attempts, 2);
+    kube_patch(f->c, &KUBE_SANDBOXES, "ns", "s", NULL, KUBE_PATCH_MERGE,
+               "{\"metadata\":{\"annotations\":{\"resourceVersion\":\"7\"}}}", on_done, &b);
+    run_until(f, &b.called, 1, 10000);
+    assert_int_equal(b.err, ERR_UNAVAILABLE);
+    assert_int_equal(b.attempts, 1);
+    free(a.body);
+    free(b.body);
+}
+
 /* Bodies nest far deeper than json-c's default of 32 (CRD schemas). */
 static void
 test_deep_body(void **state)
@@ -1227,6 +1305,8 @@ main(void)
     ONE(test_watch_stop_outside);
     ONE(test_watch_outlives_request_timeout);
     ONE(test_deep_body);
+    ONE(test_take_body);
+    ONE(test_patch_conditional_forms);
     ONE(test_raw_request);
     ONE(test_token_file_rotation);
     return _cmocka_run_group_tests("kube_client", tests, n, NULL, NULL);
