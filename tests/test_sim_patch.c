@@ -822,6 +822,52 @@ test_schema_fixed_point(void **state)
     json_object_put(crd);
 }
 
+/* sim_json_add_new inserts well-known keys with a cached hash and constant
+ * key memory: the object must behave exactly like one built with
+ * json_object_object_add (lookup, replace, delete, copy, text). */
+static void
+test_add_new_keys(void **state)
+{
+    (void)state;
+    static const char *const keys[] = {"kind",       "apiVersion",
+                                       "metadata",   "name",
+                                       "zz-unknown", "deletionGracePeriodSeconds",
+                                       "k",          "status",
+                                       "labels",     "resourceVersion",
+                                       "fieldsV1",   ""};
+    const size_t n = sizeof keys / sizeof keys[0];
+    json_object *a = json_object_new_object(), *b = json_object_new_object();
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(sim_json_add_new(a, keys[i], json_object_new_int((int)i)), 0);
+        json_object_object_add(b, keys[i], json_object_new_int((int)i));
+    }
+    char *x = dump(a), *y = dump(b);
+    assert_string_equal(x, y);
+    free(x);
+    free(y);
+    for (size_t i = 0; i < n; i++) {
+        json_object *v = NULL;
+        assert_true(json_object_object_get_ex(a, keys[i], &v));
+        assert_int_equal(json_object_get_int(v), (int)i);
+    }
+    /* replace in place, delete, deep copy */
+    json_object_object_add(a, "metadata", json_object_new_string("m"));
+    json_object_object_add(b, "metadata", json_object_new_string("m"));
+    json_object_object_del(a, "name");
+    json_object_object_del(b, "name");
+    json_object *c = NULL;
+    assert_int_equal(json_object_deep_copy(a, &c, NULL), 0);
+    x = dump(c);
+    y = dump(b);
+    assert_string_equal(x, y);
+    assert_false(json_object_object_get_ex(c, "name", NULL));
+    free(x);
+    free(y);
+    json_object_put(c);
+    json_object_put(a);
+    json_object_put(b);
+}
+
 /* Equality details the server relies on for no-op detection. */
 static void
 test_json_equal(void **state)
@@ -1113,8 +1159,8 @@ main(void)
     struct CMUnitTest fixed[] = {
         cmocka_unit_test(test_random_invariants),  cmocka_unit_test(test_merge_shared),
         cmocka_unit_test(test_merge_shared_nodes), cmocka_unit_test(test_schema_fixed_point),
-        cmocka_unit_test(test_json_equal),         cmocka_unit_test(test_patch_throughput),
-        cmocka_unit_test(test_large_lists),
+        cmocka_unit_test(test_add_new_keys),       cmocka_unit_test(test_json_equal),
+        cmocka_unit_test(test_patch_throughput),   cmocka_unit_test(test_large_lists),
     };
     size_t nf = sizeof fixed / sizeof fixed[0];
     struct CMUnitTest *tests = calloc(nh + ng + nf, sizeof *tests);
