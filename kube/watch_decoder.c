@@ -470,7 +470,14 @@ kube_watch_decoder_feed(kube_watch_decoder *d, const char *buf, size_t len, kube
         char *p = d->pend;
         size_t n = d->pend_n;
         d->pend_n = 0;
-        if (!d->multiline && offer_raw(d, p, n) == 0) continue;
+        if (!d->multiline && offer_raw(d, p, n) == 0) {
+            if (d->pend_cap > ((size_t)1 << 20)) { /* one big event: do not keep its room */
+                free(d->pend);
+                d->pend = NULL;
+                d->pend_cap = 0;
+            }
+            continue;
+        }
         /* declined: replay the event so far through the tokener (taken from
          * pend, which the replay may need again for what follows it) */
         d->multiline = 0;
@@ -479,7 +486,7 @@ kube_watch_decoder_feed(kube_watch_decoder *d, const char *buf, size_t len, kube
         d->off -= n;
         d->tokmode = 1;
         int rc = kube_watch_decoder_feed(d, p, n, cb, udata, err, errlen);
-        free(p);
+        free(p); /* d->pend starts small again */
         if (rc) return rc;
     }
     return 0;

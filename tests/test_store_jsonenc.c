@@ -192,6 +192,33 @@ test_cases(void **state)
         assert_true(t.fast > before);
         free(s);
     }
+    /* container headers: 16+ and 65536+ elements (array16/array32, map16); a map
+     * with more keys than the duplicate check holds goes to json-c */
+    {
+        size_t cap = 70000 * 3 + 64, o = 0;
+        char *s = malloc(cap);
+        o += (size_t)sprintf(s + o, "{\"a\":[");
+        for (int i = 0; i < 70000; i++)
+            o += (size_t)sprintf(s + o, i ? ",%d" : "%d", i % 10);
+        o += (size_t)sprintf(s + o, "],\"m\":{");
+        for (int i = 0; i < 20; i++)
+            o += (size_t)sprintf(s + o, i ? ",\"k%d\":%d" : "\"k%d\":%d", i, i);
+        o += (size_t)sprintf(s + o, "}}");
+        size_t before = t.fast;
+        check_text(s, o, &t);
+        assert_true(t.fast > before);
+        o = (size_t)sprintf(s, "{\"m\":{");
+        for (int i = 0; i < 300; i++)
+            o += (size_t)sprintf(s + o, i ? ",\"k%d\":%d" : "\"k%d\":%d", i, i);
+        o += (size_t)sprintf(s + o, "}}");
+        check_text(s, o, &t); /* equal where taken */
+        char *b = NULL;
+        size_t bl;
+        assert_int_equal(store_encode_json(STORE_SANDBOX, s, o, &b, &bl, NULL), ERR_PARSE);
+        assert_int_equal(store_encode_json(STORE_POD, s, o, &b, &bl, NULL), 0); /* dropped */
+        free(b);
+        free(s);
+    }
     for (size_t i = 0; i < sizeof fallback / sizeof *fallback; i++) {
         size_t before = t.fast;
         check_text(fallback[i], strlen(fallback[i]), &t);
