@@ -9,7 +9,7 @@
  *
  * It accepts strict JSON only, and only where json-c's result is certain.
  * Anything else gives ERR_PARSE and the caller takes the json-c path, which
- * decides as it always did: escaped keys, duplicate keys, \u0000, unpaired
+ * decides as it always did: duplicate keys (after unescaping), \u0000, unpaired
  * surrogates, raw control characters, leading zeros, literals in other case,
  * NaN/Infinity, comments, trailing commas, containers deeper than the store
  * keeps (its own ERR_INVALID comes from the json-c path then).
@@ -151,6 +151,41 @@ scan_str(jenc *j, const unsigned char **s, size_t *n, int *esc)
     return 0;
 }
 
+/* Decode the escapes of a string body scan_str checked into d (at most n
+ * bytes: an escape is never shorter than its UTF-8); returns the length. */
+static size_t
+unescape(const unsigned char *s, size_t n, unsigned char *d)
+{
+    unsigned char *d0 = d;
+    const unsigned char *p = s, *e = s + n;
+    while (p < e) {
+        if (*p != '\\') {
+            *d++ = *p++;
+            continue;
+        }
+        unsigned cp = 0;
+        int used = 1;
+        escape(p + 1, e, &cp, &used);
+        p += 1 + used;
+        if (cp < 0x80) {
+            *d++ = (unsigned char)cp;
+        } else if (cp < 0x800) {
+            *d++ = (unsigned char)(0xc0 | cp >> 6);
+            *d++ = (unsigned char)(0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+            *d++ = (unsigned char)(0xe0 | cp >> 12);
+            *d++ = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+            *d++ = (unsigned char)(0x80 | (cp & 0x3f));
+        } else {
+            *d++ = (unsigned char)(0xf0 | cp >> 18);
+            *d++ = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+            *d++ = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+            *d++ = (unsigned char)(0x80 | (cp & 0x3f));
+        }
+    }
+    return (size_t)(d - d0);
+}
+
 static size_t
 str_head_len(size_t n)
 {
@@ -189,34 +224,9 @@ emit_str(jenc *j, const unsigned char **sp, size_t *sn)
     }
     if (sp) *sp = NULL; /* an escaped value is not handed out raw */
     /* Decoded text is never longer than the escaped text. */
-    unsigned char *d = j->o + j->n + h, *d0 = d;
-    const unsigned char *p = s, *e = s + n;
-    while (p < e) {
-        if (*p != '\\') {
-            *d++ = *p++;
-            continue;
-        }
-        unsigned cp = 0;
-        int used = 1;
-        escape(p + 1, e, &cp, &used); /* checked by scan_str */
-        p += 1 + used;
-        if (cp < 0x80) {
-            *d++ = (unsigned char)cp;
-        } else if (cp < 0x800) {
-            *d++ = (unsigned char)(0xc0 | cp >> 6);
-            *d++ = (unsigned char)(0x80 | (cp & 0x3f));
-        } else if (cp < 0x10000) {
-            *d++ = (unsigned char)(0xe0 | cp >> 12);
-            *d++ = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-            *d++ = (unsigned char)(0x80 | (cp & 0x3f));
-        } else {
-            *d++ = (unsigned char)(0xf0 | cp >> 18);
-            *d++ = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
-            *d++ = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-            *d++ = (unsigned char)(0x80 | (cp & 0x3f));
-        }
-    }
-    size_t dn = (size_t)(d - d0), dh = str_head_len(dn);
+    unsigned char *d0 = j->o + j->n + h;
+    size_t dn = unescape(s, n, d0);
+    size_t dh = str_head_len(dn);
     if (dh != h) memmove(j->o + j->n + dh, d0, dn);
     str_head(j->o + j->n, dn);
     j->n += dh + dn;
@@ -424,7 +434,8 @@ emit_map(jenc *j, int depth, const char *const *keep, const char *drop, const vo
         const unsigned char *p;
         size_t n;
     } keys[KEYS_MAX];
-    size_t nk = 0;
+    size_t nk = 0, kused = 0;
+    unsigned char karena[512]; /* decoded escaped keys of this map */
     uint32_t count = 0;
 
     j->p++; /* '{' */
@@ -440,7 +451,15 @@ emit_map(jenc *j, int depth, const char *const *keep, const char *drop, const vo
         size_t kn;
         int esc, rc;
         if (j->p >= j->end || *j->p++ != '"') return ERR_PARSE;
-        if (scan_str(j, &k, &kn, &esc) || esc) return ERR_PARSE;
+        if (scan_str(j, &k, &kn, &esc)) return ERR_PARSE;
+        if (esc) {
+            /* json-c keys are the decoded text: keep a copy for the checks */
+            if (kn > sizeof karena - kused) return ERR_PARSE;
+            size_t dn = unescape(k, kn, karena + kused);
+            k = karena + kused;
+            kn = dn;
+            kused += dn;
+        }
         if (nk == KEYS_MAX) return ERR_PARSE;
         for (size_t i = 0; i < nk; i++)
             if (keys[i].n == kn && memcmp(keys[i].p, k, kn) == 0) return ERR_PARSE;

@@ -140,10 +140,12 @@ test_cases(void **state)
         "{\"k\":\"" /* a 40-byte, a 300-byte and a 70000-byte string come below */ "\"}",
         "{ \"a\" : [ 1 , 2 ] , \"b\" : { } }\n",
         "{\"metadata\":{\"managedFields\":{\"dup\":1,\"dup\":2,\"esc\\u0041\":1}}}",
+        "{\"a\\u0041\":1,\"k:{\\\"name\\\":\\\"main\\\"}\":{},\"x\\/y\":\"\\/\"}",
+        "{\"meta\\u0064ata\":{\"n\\u0061me\":\"x\",\"managedFields\":[]},\"kin\\u0064\":1}",
     };
     static const char *fallback[] = {
         "{\"a\":1,\"a\":2}",
-        "{\"a\\u0041\":1}",
+        "{\"a\":1,\"\\u0061\":2}",
         "{\"a\":\"\\u0000\"}",
         "{\"a\":\"\\ud800\"}",
         "{\"a\":\"\\udc00x\"}",
@@ -300,15 +302,13 @@ test_golden(void **state)
         files++;
     }
     closedir(d);
-    /* fallbacks: escaped keys (managedFields' "k:{...}" kept when a sub-object is
-     * encoded whole, json-c's "\/" in the pretty variant) */
     print_message("golden: %d files, %zu API objects, %zu fast encodings equal, %zu fallbacks, "
                   "%zu refused\n",
                   files, t.objects, t.fast, t.fallback, t.refused);
     assert_true(files > 10);
     assert_true(t.fast > 1000);
     assert_true(t.objects > 100);
-    assert_true(t.fallback * 20 < t.fast);
+    assert_true(t.fallback * 100 < t.fast);
 }
 
 /* ---- seeded random Kubernetes-like objects --------------------------------- */
@@ -385,12 +385,35 @@ gstr(gen *g)
 static void
 gkey(gen *g)
 {
-    static const char *keys[] = {
-        "name",   "namespace",     "uid",      "labels",     "annotations",
-        "spec",   "status",        "nodeName", "phase",      "conditions",
-        "podIP",  "podIPs",        "x",        "a.b/c-d",    "kubernetes.io/x",
-        "f:spec", "value",         "items",    "",           "\xc3\xa9t\xc3\xa9",
-        "port",   "managedFields", "metadata", "containers", "image"};
+    static const char *keys[] = {"name",
+                                 "namespace",
+                                 "uid",
+                                 "labels",
+                                 "annotations",
+                                 "spec",
+                                 "status",
+                                 "nodeName",
+                                 "phase",
+                                 "conditions",
+                                 "podIP",
+                                 "podIPs",
+                                 "x",
+                                 "a.b/c-d",
+                                 "kubernetes.io/x",
+                                 "f:spec",
+                                 "value",
+                                 "items",
+                                 "",
+                                 "\xc3\xa9t\xc3\xa9",
+                                 "port",
+                                 "managedFields",
+                                 "metadata",
+                                 "containers",
+                                 "image",
+                                 "a\\u0041",
+                                 "k:{\\\"name\\\":\\\"x\\\"}",
+                                 "x\\/y",
+                                 "n\\u0061me"};
     OUTS(g, "\"");
     OUTS(g, keys[rnd(g) % (sizeof keys / sizeof *keys)]);
     OUTS(g, "\"");
