@@ -67,7 +67,11 @@ ctl_dispatch *
 ctl_dispatch_new(kube_client *kc)
 {
     ctl_dispatch *d = calloc(1, sizeof *d);
-    if (d) d->kc = kc;
+    if (d == NULL) return NULL;
+    d->kc = kc;
+    /* A write's returned object stands in for the cached one on the next
+     * pass; the cache has no managedFields either, so they are not parsed. */
+    kube_client_slim_write_responses(kc, 1);
     return d;
 }
 

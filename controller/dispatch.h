@@ -38,7 +38,9 @@
 typedef struct ctl_dispatch ctl_dispatch;
 
 /* The client must outlive every request (kube_client_free ends them). NULL
- * on allocation failure. */
+ * on allocation failure. Turns on kube_client_slim_write_responses(kc): a
+ * write's returned object reaches the pass without metadata.managedFields,
+ * like the cached objects it stands in for. */
 ctl_dispatch *ctl_dispatch_new(kube_client *kc);
 /* The set whose tickets this completes; set once, before any submit. */
 void ctl_dispatch_set_shards(ctl_dispatch *d, rec_shard_set *s);

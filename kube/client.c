@@ -531,6 +531,12 @@ kube_client_inflight(const kube_client *c)
     return c ? c->inflight : 0;
 }
 
+void
+kube_client_slim_write_responses(kube_client *c, int on)
+{
+    if (c) c->slim_writes = on != 0;
+}
+
 const char *
 kube_client_server(const kube_client *c)
 {

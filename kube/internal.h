@@ -118,6 +118,7 @@ struct kube_client {
     kube_stats stats;
     uint64_t rng;
     json_tokener *tok; /* reused for every response body (I/O thread only) */
+    int slim_writes;   /* kube_client_slim_write_responses */
 };
 
 /* http.c: curl multi on libev */
@@ -159,6 +160,12 @@ json_object *kube__json_parse(const char *buf, size_t len, const char **err);
 /* The same with a tokener of the caller's (depth KUBE__JSON_DEPTH; reset here),
  * so that a parse costs no tokener allocation. tok NULL: one of its own. */
 json_object *kube__json_parse_tok(json_tokener *tok, const char *buf, size_t len, const char **err);
+
+/* slim.c: the same as kube__json_parse_tok(tok, ...) minus the top-level
+ * object's metadata.managedFields (the whole text is parsed when that member
+ * cannot be cut out cleanly). tok is required. */
+json_object *kube__json_parse_slim(json_tokener *tok, const char *buf, size_t len,
+                                   const char **err);
 
 /* Raw watch events (watch_decoder.c): with a hook set, every complete event
  * whose envelope is exactly {"type":"ADDED"|"MODIFIED"|"DELETED","object":{...}}

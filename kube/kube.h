@@ -109,6 +109,12 @@ kube_client *kube_client_new(struct ev_loop *loop, const kube_config *cfg,
  * called from inside one of this client's callbacks. */
 void kube_client_free(kube_client *c);
 const char *kube_client_server(const kube_client *c);
+/* on != 0: the parsed body (kube_result.body) of every later response to a
+ * write (any method but GET) lacks the object's metadata.managedFields, as
+ * objects read from the cache do (store.h); kube_result.raw keeps the whole
+ * text. Parsing a write response costs much less: the controller's writes
+ * only want the returned object's fields. Off by default. */
+void kube_client_slim_write_responses(kube_client *c, int on);
 /* Requests and watches started and not yet completed (queued, in flight or
  * waiting to retry). */
 size_t kube_client_inflight(const kube_client *c);

@@ -101,7 +101,12 @@ kube__deliver(kube__req *r, int err, const char *message)
     if (r->status != 0 && r->resp.len > 0) {
         const char *perr = NULL;
         if (c->tok == NULL) c->tok = json_tokener_new_ex(KUBE__JSON_DEPTH);
-        body = c->tok ? kube__json_parse_tok(c->tok, r->resp.p, r->resp.len, &perr) : NULL;
+        if (c->tok == NULL)
+            body = NULL;
+        else if (c->slim_writes && strcmp(r->method, "GET") != 0)
+            body = kube__json_parse_slim(c->tok, r->resp.p, r->resp.len, &perr);
+        else
+            body = kube__json_parse_tok(c->tok, r->resp.p, r->resp.len, &perr);
         if (c->tok == NULL) perr = "out of memory";
         if (body == NULL && err == 0) {
             snprintf(msg, sizeof(msg), "%s %s%s: HTTP %ld response is not valid JSON: %s",

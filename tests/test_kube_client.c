@@ -1206,6 +1206,43 @@ test_patch_conditional_forms(void **state)
     free(b.body);
 }
 
+/* kube_client_slim_write_responses: a write's parsed body lacks
+ * metadata.managedFields (raw keeps it); a GET's body is whole. */
+typedef struct rawdone {
+    done d;
+    int raw_has_managed;
+} rawdone;
+
+static void
+on_rawdone(const kube_result *res, void *udata)
+{
+    rawdone *r = udata;
+    r->raw_has_managed = res->raw && strstr(res->raw, "managedFields") != NULL;
+    on_done(res, &r->d);
+}
+
+static void
+test_slim_write_responses(void **state)
+{
+    fx *f = *state;
+    const char *obj = "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"managedFields\":[{"
+                      "\"manager\":\"m\"}],\"resourceVersion\":\"5\"}}";
+    testsrv_add(f->srv, &(testsrv_rule){.body = obj});
+    kube_client_slim_write_responses(f->c, 1);
+    rawdone p = {0}, g = {0};
+    kube_patch(f->c, &KUBE_PODS, "ns", "p", NULL, KUBE_PATCH_MERGE, "{}", on_rawdone, &p);
+    run_until(f, &p.d.called, 1, 5000);
+    assert_int_equal(p.d.err, 0);
+    assert_string_equal(
+        p.d.body, "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"resourceVersion\":\"5\"}}");
+    assert_true(p.raw_has_managed);
+    kube_get(f->c, &KUBE_PODS, "ns", "p", NULL, on_rawdone, &g);
+    run_until(f, &g.d.called, 1, 5000);
+    assert_non_null(strstr(g.d.body, "managedFields"));
+    free(p.d.body);
+    free(g.d.body);
+}
+
 /* Bodies nest far deeper than json-c's default of 32 (CRD schemas). */
 static void
 test_deep_body(void **state)
@@ -1306,6 +1343,7 @@ main(void)
     ONE(test_watch_outlives_request_timeout);
     ONE(test_deep_body);
     ONE(test_take_body);
+    ONE(test_slim_write_responses);
     ONE(test_patch_conditional_forms);
     ONE(test_raw_request);
     ONE(test_token_file_rotation);

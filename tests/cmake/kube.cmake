@@ -11,3 +11,5 @@ asc_unit_test(test_kube_client ${CMAKE_SOURCE_DIR}/tests/test_kube_client.c
               LIBS asc_kube asc_testsrv TIMEOUT 60)
 asc_unit_test(test_kube_h2 ${CMAKE_SOURCE_DIR}/tests/test_kube_h2.c
               LIBS asc_kube PkgConfig::OPENSSL TIMEOUT 60)
+asc_unit_test(test_kube_client_slim ${CMAKE_SOURCE_DIR}/tests/test_kube_client_slim.c
+              LIBS asc_kube TIMEOUT 60)
