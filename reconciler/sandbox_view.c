@@ -43,7 +43,15 @@ rec_sandbox_view_load(rec_sandbox_view *v, store_rtxn *r, const char *ns, const 
     namehash_hex(name, hash);
     if (store_pods_by_hash(r, ns, hash, collect_pod, v) != 0) v->in.pod_lookup_failed = 1;
     const char *pname = rec_sandbox_pod_name(v->sandbox);
-    if (pname && store_get(r, STORE_POD, ns, pname, &v->named_pod) != 0) v->named_pod = NULL;
+    /* The named pod is nearly always one of the pods of the name hash, read
+     * in this same txn: share that decoded object (inputs are read-only)
+     * rather than decode the pod a second time. */
+    for (size_t i = 0; pname && i < v->n_pods && v->named_pod == NULL; i++) {
+        const char *pn = jx_str(v->pods[i], "metadata.name");
+        if (pn && strcmp(pn, pname) == 0) v->named_pod = json_object_get(v->pods[i]);
+    }
+    if (pname && v->named_pod == NULL && store_get(r, STORE_POD, ns, pname, &v->named_pod) != 0)
+        v->named_pod = NULL;
     if (store_get(r, STORE_SERVICE, ns, name, &v->service) != 0) v->service = NULL;
     json_object *vcts = jx_arr(v->sandbox, "spec.volumeClaimTemplates");
     size_t nv = vcts ? json_object_array_length(vcts) : 0;
