@@ -288,9 +288,11 @@ store_open(const char *dir, const store_open_opts *o, store **out, char *err, si
     pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&s->resize_lock, &ra);
     pthread_rwlockattr_destroy(&ra);
+    pthread_mutex_init(&s->rtxn_lock, NULL);
     rc = env_open(s, err, errlen);
     if (rc) {
         pthread_rwlock_destroy(&s->resize_lock);
+        pthread_mutex_destroy(&s->rtxn_lock);
         free(s->dir);
         free(s);
         return rc;
@@ -303,8 +305,10 @@ void
 store_close(store *s)
 {
     if (!s) return;
+    store__rtxn_drain(s);
     if (s->env) mdb_env_close(s->env);
     pthread_rwlock_destroy(&s->resize_lock);
+    pthread_mutex_destroy(&s->rtxn_lock);
     free(s->dir);
     free(s);
 }

@@ -17,6 +17,8 @@ enum store__idx {
     STORE_IDX_COUNT
 };
 
+#define STORE__RTXN_KEEP 16 /* reset read txns kept for reuse (each holds a reader slot) */
+
 struct store {
     MDB_env *env;
     MDB_dbi meta;
@@ -29,6 +31,13 @@ struct store {
      * exclusively only to grow the map (mdb_env_set_mapsize needs every txn
      * of the process closed). */
     pthread_rwlock_t resize_lock;
+    /* Ended read txns kept reset (read.c): a begin renews one instead of
+     * allocating a txn (~27k instructions, mostly calloc). MDB_NOTLS lets a
+     * reset txn move between threads, so one store-wide stack serves every
+     * thread and no thread has to hand anything back when it ends. */
+    pthread_mutex_t rtxn_lock;
+    struct store_rtxn *rtxn_free[STORE__RTXN_KEEP];
+    int rtxn_nfree;
     store_feed_cb feed;
     void *feed_udata;
     int wtxn_open;
@@ -79,6 +88,8 @@ int store__from_mdb(int rc);
 int store__dbis_open(store *s, MDB_txn *txn);
 /* Grow the map (writer, no txn open). ERR_FULL at the limit. */
 int store__grow(store *s);
+/* Abort the kept read txns (store_close, before mdb_env_close). */
+void store__rtxn_drain(store *s);
 
 #define STORE__KEY_MAX 512
 

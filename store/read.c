@@ -1,7 +1,10 @@
 /* read.c - read transactions, lookups, listings and index queries.
  *
  * A read txn holds the store's resize lock shared for its whole life, so the
- * writer can only grow the map between readers (see env.c). Index queries
+ * writer can only grow the map between readers (see env.c). An ended txn is
+ * reset and kept (up to STORE__RTXN_KEEP, store-wide) so the next begin on
+ * any thread costs an mdb_txn_renew instead of an allocation; a kept txn
+ * pins no pages, only its reader slot, until store_close. Index queries
  * walk the dupsort entries of one index key and look each object up in the
  * same txn, so results are always consistent with the objects.
  */
@@ -18,15 +21,54 @@ struct store_rtxn {
     MDB_txn *txn;
 };
 
+/* Take a kept (reset) txn, or NULL. */
+static store_rtxn *
+rtxn_pop(store *s)
+{
+    store_rtxn *r = NULL;
+    pthread_mutex_lock(&s->rtxn_lock);
+    if (s->rtxn_nfree > 0) r = s->rtxn_free[--s->rtxn_nfree];
+    pthread_mutex_unlock(&s->rtxn_lock);
+    return r;
+}
+
+/* Keep a reset txn for the next begin; 0 when the stack is full. */
+static int
+rtxn_push(store *s, store_rtxn *r)
+{
+    int kept = 0;
+    pthread_mutex_lock(&s->rtxn_lock);
+    if (s->rtxn_nfree < STORE__RTXN_KEEP) {
+        s->rtxn_free[s->rtxn_nfree++] = r;
+        kept = 1;
+    }
+    pthread_mutex_unlock(&s->rtxn_lock);
+    return kept;
+}
+
 int
 store_rtxn_begin(store *s, store_rtxn **out)
 {
-    store_rtxn *r = malloc(sizeof *r);
+    store_rtxn *r = rtxn_pop(s);
     int rc;
     *out = NULL;
-    if (!r) return ERR_NOMEM;
-    r->s = s;
     pthread_rwlock_rdlock(&s->resize_lock);
+    if (r) {
+        /* Renew takes a fresh snapshot in the reader slot the txn kept. */
+        rc = mdb_txn_renew(r->txn);
+        if (!rc) {
+            *out = r;
+            return 0;
+        }
+        mdb_txn_abort(r->txn);
+    } else {
+        r = malloc(sizeof *r);
+        if (!r) {
+            pthread_rwlock_unlock(&s->resize_lock);
+            return ERR_NOMEM;
+        }
+        r->s = s;
+    }
     rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &r->txn);
     if (rc) {
         pthread_rwlock_unlock(&s->resize_lock);
@@ -40,10 +82,28 @@ store_rtxn_begin(store *s, store_rtxn **out)
 void
 store_rtxn_end(store_rtxn *r)
 {
+    store *s;
     if (!r) return;
+    s = r->s;
+    /* Reset releases the snapshot at once (the writer may reuse its pages,
+     * the map may grow); only the reader slot stays with the txn. */
+    mdb_txn_reset(r->txn);
+    pthread_rwlock_unlock(&s->resize_lock);
+    if (rtxn_push(s, r)) return;
     mdb_txn_abort(r->txn);
-    pthread_rwlock_unlock(&r->s->resize_lock);
     free(r);
+}
+
+void
+store__rtxn_drain(store *s)
+{
+    pthread_mutex_lock(&s->rtxn_lock);
+    while (s->rtxn_nfree > 0) {
+        store_rtxn *r = s->rtxn_free[--s->rtxn_nfree];
+        mdb_txn_abort(r->txn);
+        free(r);
+    }
+    pthread_mutex_unlock(&s->rtxn_lock);
 }
 
 /* Fill an item from an object key (ns\0name\0) and its value. */
