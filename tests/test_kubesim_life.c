@@ -29,6 +29,34 @@ pod_ready(long st, json_object *b, void *ud)
     return 0;
 }
 
+/* The managedFields entry of manager (operation Update), or NULL. */
+static json_object *
+mf_entry(json_object *pod, const char *manager)
+{
+    json_object *mf = jx_arr(pod, "metadata.managedFields");
+    for (size_t i = 0; mf && i < json_object_array_length(mf); i++) {
+        json_object *e = json_object_array_get_idx(mf, i);
+        if (!strcmp(jx_str_or(e, "manager", ""), manager) &&
+            !strcmp(jx_str_or(e, "operation", ""), "Update"))
+            return e;
+    }
+    return NULL;
+}
+
+/* fieldsV1 of e holds f:spec.f:nodeName and the container by name, no status
+ * (the scheduler's and kubelet's writes are plain updates of the whole pod). */
+static void
+assert_owns_spec(json_object *e)
+{
+    assert_non_null(e);
+    json_object *fs = jx_obj(e, "fieldsV1.f:spec"), *c = NULL;
+    assert_non_null(fs);
+    assert_true(json_object_object_get_ex(fs, "f:nodeName", NULL));
+    assert_true(json_object_object_get_ex(jx_obj(fs, "f:containers"), "k:{\"name\":\"main\"}", &c));
+    assert_true(json_object_object_get_ex(c, "f:image", NULL));
+    assert_null(jx_get(e, "fieldsV1.f:status"));
+}
+
 static int
 is_404(long st, json_object *b, void *ud)
 {
@@ -60,6 +88,16 @@ test_kubelet(void **state)
     assert_non_null(strstr(jx_str_or(p1, "spec.nodeName", ""), "kubesim-node-"));
     assert_string_not_equal(jx_str_or(p1, "status.podIP", "a"), jx_str_or(p2, "status.podIP", "a"));
     assert_string_not_equal(jx_str_or(p1, "spec.nodeName", ""), jx_str_or(p2, "spec.nodeName", ""));
+    /* the scheduler and the kubelet (their writes share the untouched parts
+     * of the stored pod) each own the spec they wrote, the creator's entry
+     * and the spec's text are left as they were */
+    assert_owns_spec(mf_entry(p1, "kube-scheduler"));
+    assert_owns_spec(mf_entry(p1, "kubelet"));
+    assert_int_equal(json_object_array_length(jx_arr(p1, "metadata.managedFields")), 3);
+    json_object *bound = ks_get(h, "/api/v1/namespaces/default/pods/p1", 200);
+    assert_string_equal(json_object_to_json_string(jx_get(bound, "spec")),
+                        json_object_to_json_string(jx_get(p1, "spec")));
+    json_object_put(bound);
     json_object_put(p1);
     json_object_put(p2);
     /* graceful delete: the answer carries deletionTimestamp, the pod then goes */

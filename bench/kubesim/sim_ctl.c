@@ -528,6 +528,11 @@ start_fn(void *ud, json_object *pod)
     return 0;
 }
 
+/* the kubelet's and scheduler's writes change only these members of a pod
+ * (sim_internal_update_keys shares the rest with the stored version) */
+static const char *const status_only[] = {"status", NULL};
+static const char *const spec_keys[] = {"spec", NULL};
+
 static void kl_schedule(sim_state *S, int kind, const char *key, const char *ns, const char *name,
                         double delay_s);
 
@@ -544,9 +549,12 @@ kl_cb(struct ev_loop *loop, ev_timer *w, int revents)
     sim_obj *o = sim_lookup(S, pr, k->ns, k->name);
     if (o) {
         if (k->kind == KL_BIND) {
-            sim_internal_update(S, pr, k->ns, k->name, bind_fn, S, MANAGER_SCHED);
+            /* bind_fn sets spec.nodeName and a status condition */
+            sim_internal_update_keys(S, pr, k->ns, k->name, bind_fn, S, MANAGER_SCHED, status_only,
+                                     spec_keys);
         } else if (k->kind == KL_START) {
-            sim_internal_update(S, pr, k->ns, k->name, start_fn, S, MANAGER_KUBELET);
+            sim_internal_update_keys(S, pr, k->ns, k->name, start_fn, S, MANAGER_KUBELET,
+                                     status_only, NULL);
         } else if (k->kind == KL_STOP) {
             sim_internal_delete(S, pr, k->ns, k->name, NULL, 0);
         }
@@ -690,7 +698,8 @@ sim_kubelet_finish(sim_rq *rq, const char *ns, const char *name, int exit_code)
     sim_key(ns, name, key, sizeof key);
     kl_cancel(S, key);
     finish_ud f = {exit_code};
-    int rc = sim_internal_update(S, pr, ns, name, finish_fn, &f, MANAGER_KUBELET);
+    int rc = sim_internal_update_keys(S, pr, ns, name, finish_fn, &f, MANAGER_KUBELET, status_only,
+                                      NULL);
     sim_obj *o = sim_lookup(S, pr, ns, name);
     if (rc == ERR_NOTFOUND || !o) {
         sim_reply_text(rq, 404, "application/json", "{\"error\":\"pod not found\"}");

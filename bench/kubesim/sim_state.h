@@ -170,6 +170,13 @@ json_object *sim_event_from_v1(json_object *src);
  * and commit if it changed. Returns 0, ERR_NOTFOUND, or ERR_NOMEM. */
 int sim_internal_update(sim_state *S, sim_res *r, const char *ns, const char *name,
                         int (*fn)(void *ud, json_object *obj), void *ud, const char *manager);
+/* The same where fn modifies only the top-level members named in deep
+ * (anywhere below them) and in shallow (only their own keys): fn gets an
+ * object sharing every other member with the stored tree, which it must not
+ * modify (read only). NULL-terminated lists; both NULL: a full copy. */
+int sim_internal_update_keys(sim_state *S, sim_res *r, const char *ns, const char *name,
+                             int (*fn)(void *ud, json_object *obj), void *ud, const char *manager,
+                             const char *const *deep, const char *const *shallow);
 /* Create obj (taken) as a controller would; 0, ERR_EXISTS, ERR_NOMEM. */
 int sim_internal_create(sim_state *S, sim_res *r, json_object *obj, const char *manager);
 /* Delete as a DELETE with the given propagation (NULL = default), grace -1 = default. */

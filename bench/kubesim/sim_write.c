@@ -982,22 +982,72 @@ sim_write_patch(sim_rq *rq)
     json_object_put(patch);
 }
 
+/* The stored tree's top-level members in order: those named in deep as
+ * private deep copies, those in shallow (objects) as private shallow copies,
+ * the rest shared with the stored (immutable) tree. NULL lists: all deep. */
+static int
+key_in(const char *const *list, const char *k)
+{
+    for (; list && *list; list++)
+        if (!strcmp(*list, k)) return 1;
+    return 0;
+}
+
+static json_object *
+copy_for_update(json_object *t, const char *const *deep, const char *const *shallow)
+{
+    if (!deep && !shallow) return sim_json_copy(t);
+    if (!json_object_is_type(t, json_type_object)) return NULL;
+    json_object *n = json_object_new_object();
+    if (!n) return NULL;
+    json_object_object_foreach(t, k, v)
+    {
+        json_object *c = key_in(deep, k) ? sim_json_copy(v)
+                         : key_in(shallow, k) && json_object_is_type(v, json_type_object)
+                             ? sim_json_shallow_copy(v)
+                             : json_object_get(v);
+        if ((v && !c) || json_object_object_add(n, k, c) != 0) {
+            json_object_put(c);
+            json_object_put(n);
+            return NULL;
+        }
+    }
+    return n;
+}
+
 int
-sim_internal_update(sim_state *S, sim_res *r, const char *ns, const char *name,
-                    int (*fn)(void *ud, json_object *obj), void *ud, const char *manager)
+sim_internal_update_keys(sim_state *S, sim_res *r, const char *ns, const char *name,
+                         int (*fn)(void *ud, json_object *obj), void *ud, const char *manager,
+                         const char *const *deep, const char *const *shallow)
 {
     sim_obj *old = sim_lookup(S, r, ns, name);
     if (!old) return ERR_NOTFOUND;
-    json_object *n = sim_json_copy(sim_obj_tree(old));
+    json_object *n = copy_for_update(sim_obj_tree(old), deep, shallow);
     if (!n) return ERR_NOMEM;
     if (fn(ud, n) != 0) {
         json_object_put(n);
         return 0;
     }
-    json_object *fsrc = sim_json_copy(n);
+    /* What fn set is what the manager owns. finish_update (no request)
+     * changes nothing that managedFields reads (the non-status members, of
+     * metadata only generateName, labels, annotations, finalizers and
+     * ownerReferences) before it reads them, except a namespace's name
+     * label: only there the fields come from a copy taken now. */
+    json_object *fsrc = NULL;
+    if (r->hook == SIM_HOOK_NAMESPACE && !(fsrc = sim_json_copy(n))) {
+        json_object_put(n);
+        return ERR_NOMEM;
+    }
     int code = finish_update(S, r, NULL, old, n, fsrc, 1, manager, NULL, 0);
     json_object_put(fsrc);
     return code == 200 ? 0 : ERR_INVALID;
+}
+
+int
+sim_internal_update(sim_state *S, sim_res *r, const char *ns, const char *name,
+                    int (*fn)(void *ud, json_object *obj), void *ud, const char *manager)
+{
+    return sim_internal_update_keys(S, r, ns, name, fn, ud, manager, NULL, NULL);
 }
 
 /* ---- delete ---- */
