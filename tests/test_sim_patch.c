@@ -738,12 +738,17 @@ fp_object(void)
 
 /* doc = schema(X) is a fixed point (a second pass changes no byte); a merge
  * patch of it, shared or deep-copied, comes out of the schema the same, and
- * the schema pass on the shared result leaves doc untouched. */
-static void
-fp_check(const sim_schema *sc, int it)
+ * the schema pass on the shared result leaves doc untouched. When doc is
+ * also valid, the pass that skips doc's shared nodes (SIM_SCHEMA_OLD_CLEAN)
+ * gives the same bytes, return code, causes and pruned paths as the full
+ * pass on the deep copy. Returns 1 when that last check ran. */
+static int
+fp_check(const sim_schema *sc, int it, const char *base)
 {
     sim_schema_report rep;
-    json_object *doc = fp_object(), *patch = json_object_new_object();
+    json_object *doc = base ? parse(base) : fp_object(), *patch = json_object_new_object();
+    if (base && rnd(2))
+        json_object_object_add(json_object_object_get(doc, "status"), "zz", fp_value(2));
     sim_schema_report_init(&rep);
     sim_schema_apply(sc, doc, NULL, SIM_SCHEMA_PRUNE | SIM_SCHEMA_DEFAULT, &rep);
     sim_schema_report_fini(&rep);
@@ -760,12 +765,44 @@ fp_check(const sim_schema *sc, int it)
     json_object_object_add(patch, rnd(2) ? "spec" : "status", fp_value(1));
     if (rnd(2)) json_object_object_add(patch, "spec", fp_value(1));
     json_object *sh = sim_merge_patch_shared(doc, patch), *deep = sim_merge_patch(doc, patch);
+    json_object *sh2 = sim_merge_patch_shared(doc, patch);
     sim_schema_report_init(&rep);
     sim_schema_apply(sc, sh, doc, SIM_SCHEMA_ALL, &rep);
     sim_schema_report_fini(&rep);
+    sim_schema_report drep;
+    sim_schema_report_init(&drep);
+    int drc = sim_schema_apply(sc, deep, doc, SIM_SCHEMA_ALL, &drep);
+    json_object *vcopy = NULL;
+    json_object_deep_copy(doc, &vcopy, NULL);
     sim_schema_report_init(&rep);
-    sim_schema_apply(sc, deep, doc, SIM_SCHEMA_ALL, &rep);
+    int doc_valid = sim_schema_apply(sc, vcopy, NULL, SIM_SCHEMA_ALL, &rep) == 0;
     sim_schema_report_fini(&rep);
+    json_object_put(vcopy);
+    if (doc_valid) {
+        sim_schema_report_init(&rep);
+        int crc = sim_schema_apply(sc, sh2, doc, SIM_SCHEMA_ALL | SIM_SCHEMA_OLD_CLEAN, &rep);
+        char *c = dump(sh2), *d = dump(deep);
+        if (crc != drc || rep.causes.n != drep.causes.n || rep.npruned != drep.npruned ||
+            strcmp(c, d) != 0)
+            fail_msg("iteration %d: clean pass rc %d causes %zu pruned %zu %s\n"
+                     "full pass rc %d causes %zu pruned %zu %s\npatch %s",
+                     it, crc, rep.causes.n, (size_t)rep.npruned, c, drc, drep.causes.n,
+                     (size_t)drep.npruned, d, json_object_to_json_string(patch));
+        for (size_t i = 0; i < rep.causes.n && i < drep.causes.n; i++) {
+            const sim_cause *x = &rep.causes.v[i], *y = &drep.causes.v[i];
+            if (strcmp(x->reason, y->reason) || strcmp(x->field, y->field) ||
+                strcmp(x->message, y->message))
+                fail_msg("iteration %d: cause %s %s\n vs %s %s", it, x->field, x->message, y->field,
+                         y->message);
+        }
+        for (size_t i = 0; i < rep.npruned && i < drep.npruned; i++)
+            if (strcmp(rep.pruned[i], drep.pruned[i]) != 0)
+                fail_msg("iteration %d: pruned %s vs %s", it, rep.pruned[i], drep.pruned[i]);
+        free(c);
+        free(d);
+        sim_schema_report_fini(&rep);
+    }
+    sim_schema_report_fini(&drep);
     char *after = dump(doc), *a = dump(sh), *b = dump(deep);
     if (strcmp(once, after) != 0)
         fail_msg("iteration %d: stored doc changed by the schema pass on a shared result\n"
@@ -779,9 +816,11 @@ fp_check(const sim_schema *sc, int it)
     free(b);
     json_object_put(again);
     json_object_put(sh);
+    json_object_put(sh2);
     json_object_put(deep);
     json_object_put(doc);
     json_object_put(patch);
+    return doc_valid;
 }
 
 static void
@@ -793,8 +832,10 @@ test_schema_fixed_point(void **state)
     json_object *js = parse(fp_schema);
     assert_int_equal(sim_schema_compile(js, &sc, err, sizeof err), 0);
     json_object_put(js);
+    int clean = 0;
     for (int it = 0; it < 3000; it++)
-        fp_check(sc, it);
+        clean += fp_check(sc, it, NULL);
+    assert_true(clean > 300); /* the clean pass was compared often enough */
     sim_schema_free(sc);
 
     /* and the real Sandbox CRD */
@@ -816,8 +857,20 @@ test_schema_fixed_point(void **state)
     json_object *oas =
         json_object_object_get(json_object_object_get(v0, "schema"), "openAPIV3Schema");
     assert_int_equal(sim_schema_compile(oas, &sc, err, sizeof err), 0);
+    /* random documents, then a valid Sandbox under random patches */
     for (int it = 0; it < 1000; it++)
-        fp_check(sc, it);
+        fp_check(sc, it, NULL);
+    static const char *sandbox =
+        "{\"apiVersion\":\"agents.x-k8s.io/v1alpha1\",\"kind\":\"Sandbox\",\"metadata\":{"
+        "\"name\":\"s\"},\"spec\":{\"replicas\":1,\"podTemplate\":{\"metadata\":{\"labels\":{"
+        "\"a\":\"b\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\","
+        "\"ports\":[{\"containerPort\":80}]}]}}},\"status\":{\"replicas\":1,\"conditions\":[{"
+        "\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"R\",\"message\":\"m\","
+        "\"lastTransitionTime\":\"2026-01-01T00:00:00Z\",\"observedGeneration\":1}]}}";
+    clean = 0;
+    for (int it = 0; it < 1000; it++)
+        clean += fp_check(sc, it, sandbox);
+    assert_true(clean > 300);
     sim_schema_free(sc);
     json_object_put(crd);
 }

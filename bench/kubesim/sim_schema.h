@@ -147,6 +147,11 @@ enum {
     SIM_SCHEMA_DEFAULT = 1 << 1,  /* apply defaults (also inside arrays / maps) */
     SIM_SCHEMA_VALIDATE = 1 << 2, /* collect causes */
     SIM_SCHEMA_ALL = 7,
+    /* old is a fixed point of s (it came out of sim_schema_apply with no
+     * causes; only ObjectMeta changed since): a subtree of obj that is old's
+     * very node at the same path (sim_merge_patch_shared's sharing) is
+     * skipped, as applying s to it would change and report nothing. */
+    SIM_SCHEMA_OLD_CLEAN = 1 << 3,
 };
 
 /* Apply s to a whole custom resource obj, in place: pruning, then defaults

@@ -167,7 +167,28 @@ prune_keys(actx *a, json_object *obj, const sn_node *n, int mode)
     free(keys);
 }
 
-static void prune_default(actx *a, const sn_node *n, json_object *v, int resource);
+static void prune_default(actx *a, const sn_node *n, json_object *v, json_object *old,
+                          int resource);
+
+/* v is old's node at the same path and old is a fixed point of the schema
+ * (SIM_SCHEMA_OLD_CLEAN): pruning, defaults and validation depend only on
+ * the path's schema node, the subtree and (transition rules) the old value
+ * there, so they would change and report nothing below v. */
+static int
+clean_shared(const actx *a, json_object *v, json_object *old)
+{
+    return (a->flags & SIM_SCHEMA_OLD_CLEAN) && v != NULL && v == old;
+}
+
+/* old's member k when old is an object (NULL otherwise). */
+static json_object *
+old_member(json_object *old, const char *k)
+{
+    json_object *ox = NULL;
+    if (old != NULL && json_object_is_type(old, json_type_object))
+        json_object_object_get_ex(old, k, &ox);
+    return ox;
+}
 
 /* metadata of the root or of an embedded resource. */
 static void
@@ -194,7 +215,7 @@ null_dropped(const sn_node *n, const char *k, int resource)
 }
 
 static void
-prune_default_object(actx *a, const sn_node *n, json_object *obj, int resource)
+prune_default_object(actx *a, const sn_node *n, json_object *obj, json_object *old, int resource)
 {
     int can_prune = (a->flags & SIM_SCHEMA_PRUNE) && !(n->flags & (SN_PRESERVE | SN_ADDL_ANY)) &&
                     n->addl == NULL;
@@ -252,20 +273,22 @@ prune_default_object(actx *a, const sn_node *n, json_object *obj, int resource)
         const sn_node *pn = sim__schema_prop(n, k);
         if (pn == NULL) pn = n->addl;
         if (pn == NULL || !(pn->flags & (SN_SUB_DEFAULTS | SN_SUB_PRUNE))) continue;
-        size_t old = push_key(a, k);
-        prune_default(a, pn, v, 0);
-        pop(a, old);
+        json_object *ox = old_member(old, k);
+        if (clean_shared(a, v, ox)) continue;
+        size_t o = push_key(a, k);
+        prune_default(a, pn, v, ox, 0);
+        pop(a, o);
     }
 }
 
 static void
-prune_default(actx *a, const sn_node *n, json_object *v, int resource)
+prune_default(actx *a, const sn_node *n, json_object *v, json_object *old, int resource)
 {
-    if (v == NULL || a->nomem) return;
+    if (v == NULL || a->nomem || clean_shared(a, v, old)) return;
     if (n->flags & SN_EMBEDDED) resource = 1;
     if (json_object_is_type(v, json_type_object)) {
         if (n->type == SN_OBJECT || n->nprops > 0 || n->addl != NULL || resource)
-            prune_default_object(a, n, v, resource);
+            prune_default_object(a, n, v, old, resource);
         return;
     }
     if (json_object_is_type(v, json_type_array) && n->items != NULL &&
@@ -285,7 +308,7 @@ prune_default(actx *a, const sn_node *n, json_object *v, int resource)
                 e = d;
             }
             size_t old = push_idx(a, i);
-            prune_default(a, n->items, e, 0);
+            prune_default(a, n->items, e, NULL, 0);
             pop(a, old);
         }
     }
@@ -632,7 +655,7 @@ check_vct_rule(actx *a, const sn_node *n, json_object *v, json_object *old)
 static void
 validate(actx *a, const sn_node *n, json_object *v, json_object *old, int resource)
 {
-    if (a->nomem || !(n->flags & SN_SUB_CHECKS)) return;
+    if (a->nomem || !(n->flags & SN_SUB_CHECKS) || clean_shared(a, v, old)) return;
     if (n->flags & SN_EMBEDDED) resource = 1;
     if (v == NULL && (n->flags & SN_NULLABLE)) return;
     if (!type_ok(n, v)) {
@@ -699,7 +722,7 @@ sim_schema_apply(const sim_schema *s, json_object *obj, json_object *old, unsign
     if (a == NULL) return ERR_NOMEM;
     a->flags = flags;
     a->r = report;
-    if (flags & (SIM_SCHEMA_PRUNE | SIM_SCHEMA_DEFAULT)) prune_default(a, s->root, obj, 1);
+    if (flags & (SIM_SCHEMA_PRUNE | SIM_SCHEMA_DEFAULT)) prune_default(a, s->root, obj, old, 1);
     if (!a->nomem && (flags & SIM_SCHEMA_VALIDATE)) validate(a, s->root, obj, old, 1);
     rc = (a->nomem || report->causes.nomem) ? ERR_NOMEM
          : report->causes.n > 0             ? ERR_UNPROCESSABLE

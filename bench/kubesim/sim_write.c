@@ -170,11 +170,12 @@ warning_headers(const sim_schema_report *rep)
 
 /* Apply the CRD schema (custom resources). Returns 0, or -1 after replying. */
 static int
-apply_schema(sim_rq *rq, json_object *obj, json_object *old, sim_schema_report *rep)
+apply_schema(sim_rq *rq, json_object *obj, json_object *old, int old_clean, sim_schema_report *rep)
 {
     sim_res *r = rq->res;
     if (r->hook != SIM_HOOK_CUSTOM || !r->schema) return 0;
-    int rc = sim_schema_apply(r->schema, obj, old, SIM_SCHEMA_ALL, rep);
+    int rc = sim_schema_apply(r->schema, obj, old,
+                              SIM_SCHEMA_ALL | (old && old_clean ? SIM_SCHEMA_OLD_CLEAN : 0u), rep);
     const char *fv = sim_q(rq, "fieldValidation");
     if (fv && !strcmp(fv, "Strict") && rep->npruned > 0) {
         char *m = sim_schema_strict_message(r->kind, r->version, rep);
@@ -253,7 +254,8 @@ finalize_created(sim_state *S, sim_res *r, json_object *obj, const char *manager
  * nothing. A subtree a later write shares with it (sim_merge_patch_shared)
  * sits at the same path, and pruning and defaults depend only on the path's
  * schema node and the subtree itself: the schema leaves it alone there too,
- * so it needs no private copy. Rows remember such versions by
+ * so it needs no private copy. Validated too (API writes only), the schema
+ * pass skips such shared subtrees altogether (SIM_SCHEMA_OLD_CLEAN). Rows remember such versions by
  * resourceVersion (unique), one slot per key hash; a CRD change makes new
  * rows, so a row's schema never changes under a remembered version. */
 #define CLEAN_SLOTS 16384u
@@ -376,7 +378,7 @@ do_create(sim_state *S, sim_res *r, const char *ns, json_object *obj, const char
         json_object_object_del(obj, "status");
     sim_schema_report rep;
     sim_schema_report_init(&rep);
-    if (rq && apply_schema(rq, obj, NULL, &rep) != 0) {
+    if (rq && apply_schema(rq, obj, NULL, 0, &rep) != 0) {
         sim_schema_report_fini(&rep);
         json_object_put(obj);
         return 422;
@@ -421,7 +423,9 @@ do_create(sim_state *S, sim_res *r, const char *ns, json_object *obj, const char
         if (rq) sim__reply_oom(rq);
         return 500;
     }
-    clean_note(S, r, so); /* pruned and defaulted above, API or not */
+    /* pruned, defaulted and validated above (an internal create is not
+     * validated: SIM_SCHEMA_OLD_CLEAN would skip checks it never had) */
+    if (rq) clean_note(S, r, so);
     if (out) *out = so;
     if (rq) {
         snprintf(rq->name, sizeof rq->name, "%s", nm); /* the request log names the object */
@@ -536,7 +540,7 @@ finish_update(sim_state *S, sim_res *r, sim_rq *rq, const sim_obj *old, json_obj
     if (!fields_src) fields_src = nobj; /* read only, before managedFields change */
     sim_schema_report rep;
     sim_schema_report_init(&rep);
-    if (rq && apply_schema(rq, nobj, sim_obj_tree(old), &rep) != 0) {
+    if (rq && apply_schema(rq, nobj, sim_obj_tree(old), clean_has(r, old), &rep) != 0) {
         sim_schema_report_fini(&rep);
         json_object_put(nobj);
         return 422;
