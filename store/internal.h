@@ -62,10 +62,6 @@ typedef struct store__keys {
  * too long or contain NUL; ERR_CORRUPT when the bytes are not valid msgpack. */
 int store__keys_extract(enum store_kind kind, const void *data, size_t len, store__keys *k);
 
-/* 0 when data is exactly one well-formed msgpack value (checked before
- * msgpack-c allocates for the counts it announces), else ERR_PARSE. */
-int store__mp_valid(const void *data, size_t len);
-
 /* Key dictionary (dict.c): id of a map key, or -1; the key of an id, or NULL. */
 int store__dict_id(const char *s, size_t n);
 const char *store__dict_key(uint64_t id);

@@ -375,14 +375,6 @@ claim_spec(mpr *r, store__keys *k)
 }
 
 int
-store__mp_valid(const void *data, size_t len)
-{
-    mpr r = {data, (const unsigned char *)data + len};
-    if (skip(&r, 0) || r.p != r.end) return ERR_PARSE;
-    return 0;
-}
-
-int
 store__keys_extract(enum store_kind kind, const void *data, size_t len, store__keys *k)
 {
     mpr r = {data, (const unsigned char *)data + len};
