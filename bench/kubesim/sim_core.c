@@ -316,6 +316,24 @@ sim_core_normalize(const sim_res *r, json_object *obj)
 }
 
 int
+sim_core_create_changes(const sim_res *r)
+{
+    /* the cases of sim_core_admit_create's switch that write to obj, and
+     * sim_core_normalize's kinds */
+    switch (r->hook) {
+    case SIM_HOOK_POD:
+    case SIM_HOOK_SERVICE:
+    case SIM_HOOK_NAMESPACE:
+    case SIM_HOOK_NODE:
+    case SIM_HOOK_PVC:
+    case SIM_HOOK_SECRET:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int
 sim_core_admit_create(sim_state *S, const sim_res *r, json_object *obj, json_object **status)
 {
     *status = NULL;

@@ -17,6 +17,10 @@ void sim_core_normalize(const sim_res *r, json_object *obj);
 /* Defaults and admission before a create. Returns 0, or an HTTP code with
  * *status set (caller replies with it). */
 int sim_core_admit_create(sim_state *S, const sim_res *r, json_object *obj, json_object **status);
+/* Whether sim_core_admit_create or sim_core_normalize may change an object of
+ * r's kind (defaults, server-set status, condition times): 0 means both
+ * leave every object of the kind as it is. */
+int sim_core_create_changes(const sim_res *r);
 /* Defaults re-applied on update (e.g. Service type). */
 void sim_core_admit_update(sim_state *S, const sim_res *r, json_object *obj, json_object *old);
 /* Validation: causes appended to c (none = valid). old is NULL on create. */

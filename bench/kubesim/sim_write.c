@@ -387,7 +387,11 @@ do_create(sim_state *S, sim_res *r, const char *ns, json_object *obj, const char
         sim_schema_apply(r->schema, obj, NULL, SIM_SCHEMA_PRUNE | SIM_SCHEMA_DEFAULT, &rep);
     /* managedFields record the decoded, defaulted object: before admission */
     sim_core_defaults(r, obj);
-    json_object *fields_src = sim_json_copy(obj);
+    /* a copy only where admission changes obj before managedFields are
+     * computed (below, only metadata's uid, creationTimestamp and generation
+     * change, which managedFields do not read) */
+    int copy_src = sim_core_create_changes(r);
+    json_object *fields_src = copy_src ? sim_json_copy(obj) : NULL;
     /* admission */
     json_object *err_status = NULL;
     int code = sim_core_admit_create(S, r, obj, &err_status);
@@ -415,7 +419,7 @@ do_create(sim_state *S, sim_res *r, const char *ns, json_object *obj, const char
         return 409;
     }
     sim_core_normalize(r, obj);
-    finalize_created(S, r, obj, manager, fields_src);
+    finalize_created(S, r, obj, manager, copy_src ? fields_src : obj);
     json_object_put(fields_src);
     const sim_obj *so = sim_commit(S, r, SIM_EV_ADDED, obj);
     if (!so) {
