@@ -19,13 +19,20 @@
  * uniqueness is proven per map, not assumed: a dictionary id not seen yet in
  * a map holding no string key so far skips json-c's lookup (KEY_IS_NEW);
  * anything else goes through the lookup, and a repeated key replaces the
- * earlier value as json_object_object_add does.
+ * earlier value as json_object_object_add does. A new dictionary key also
+ * skips json-c's hashing: its hash is computed once per process (json-c's
+ * string hash is fixed once its seed is drawn) and the entry inserted with
+ * lh_table_insert_w_hash, json-c's documented way, exactly as
+ * json_object_object_add_ex would; a table with another hash function (one
+ * set with json_global_set_string_hash) takes the plain call.
  */
 #include "store/internal.h"
 
 #include "core/err.h"
 
+#include <json-c/linkhash.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +60,34 @@ take(dec *d, int n, uint64_t *v)
 }
 
 static int value(dec *d, json_object **out, int depth);
+
+static pthread_once_t dict_hash_once = PTHREAD_ONCE_INIT;
+static lh_hash_fn *dict_hash_fn; /* NULL: not computed (plain inserts) */
+static unsigned long dict_hash[128];
+
+static void
+dict_hash_init(void)
+{
+    json_object *o = json_object_new_object();
+    struct lh_table *t;
+    if (!o) return;
+    t = json_object_get_object(o);
+    for (int id = 0; id < 128 && store__dict_key((uint64_t)id); id++)
+        dict_hash[id] = lh_get_hash(t, store__dict_key((uint64_t)id));
+    dict_hash_fn = t->hash_fn;
+    json_object_put(o);
+}
+
+/* Insert a dictionary key known to be absent from m. */
+static int
+add_new_dict_key(json_object *m, int id, const char *k, json_object *e)
+{
+    struct lh_table *t = json_object_get_object(m);
+    if (dict_hash_fn && t->hash_fn == dict_hash_fn)
+        return lh_table_insert_w_hash(t, k, e, dict_hash[id], JSON_C_OBJECT_ADD_CONSTANT_KEY);
+    return json_object_object_add_ex(m, k, e,
+                                     JSON_C_OBJECT_ADD_CONSTANT_KEY | JSON_C_OBJECT_ADD_KEY_IS_NEW);
+}
 
 /* A string body of n bytes (header read). */
 static int
@@ -139,10 +174,11 @@ map(dec *d, uint64_t n, json_object **out, int depth)
         }
         if (id >= 0) {
             uint64_t bit = (uint64_t)1 << (id & 63);
-            unsigned opts = JSON_C_OBJECT_ADD_CONSTANT_KEY;
-            if (!had_str && !(seen[id >> 6] & bit)) opts |= JSON_C_OBJECT_ADD_KEY_IS_NEW;
+            if (!had_str && !(seen[id >> 6] & bit))
+                rc = add_new_dict_key(m, id, k, e);
+            else
+                rc = json_object_object_add_ex(m, k, e, JSON_C_OBJECT_ADD_CONSTANT_KEY);
             seen[id >> 6] |= bit;
-            rc = json_object_object_add_ex(m, k, e, opts);
         } else {
             char *key = small;
             had_str = 1;
@@ -286,6 +322,7 @@ store_msgpack_to_json(const void *data, size_t len, json_object **out)
 
     *out = NULL;
     if (!data || !len) return ERR_PARSE;
+    pthread_once(&dict_hash_once, dict_hash_init);
     rc = value(&d, out, 0);
     if (!rc && d.p != d.end) rc = ERR_PARSE;
     if (rc) {
