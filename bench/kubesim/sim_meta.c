@@ -243,6 +243,9 @@ fields_of(json_object *v, int depth)
             if (depth == 0 && (!strcmp(k, "apiVersion") || !strcmp(k, "kind"))) continue;
             char key[512];
             fkey(key, "f:", k, "");
+            /* v's keys are distinct, so are "f:"-prefixed ones unless fkey
+             * truncated them: no lookup of a key that cannot be there */
+            unsigned opts = strlen(key) < 511 ? JSON_C_OBJECT_ADD_KEY_IS_NEW : 0;
             json_object *sub;
             if (json_object_is_type(c, json_type_object))
                 sub = fields_of(c, depth + 1);
@@ -250,7 +253,7 @@ fields_of(json_object *v, int depth)
                 sub = fields_of_array(c, depth + 1);
             else
                 sub = json_object_new_object();
-            json_object_object_add(f, key, sub);
+            json_object_object_add_ex(f, key, sub, opts);
         }
     }
     return f;
