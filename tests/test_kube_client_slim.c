@@ -2,7 +2,9 @@
  * without the object's metadata.managedFields, and nothing else changed. */
 #include "kube/internal.h"
 
+#include <dirent.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -86,12 +88,79 @@ test_slim(void **state)
     json_tokener_free(tok);
 }
 
+/* Every response body of the recorded kube-apiserver exchanges
+ * (tests/golden), printed compact and pretty: the slim parse equals the
+ * whole parse with metadata.managedFields deleted. */
+static int
+check_body(json_tokener *tok, json_object *body, int flags)
+{
+    const char *text = json_object_to_json_string_ext(body, flags);
+    const char *err = NULL;
+    json_object *got = kube__json_parse_slim(tok, text, strlen(text), &err);
+    json_object *want = kube__json_parse(text, strlen(text), NULL);
+    assert_non_null(want);
+    if (got == NULL) fail_msg("no object (%s) for %.200s", err ? err : "?", text);
+    json_object *md = NULL;
+    int had = json_object_object_get_ex(want, "metadata", &md) &&
+              json_object_is_type(md, json_type_object) &&
+              json_object_object_get_ex(md, "managedFields", NULL);
+    if (had) json_object_object_del(md, "managedFields");
+    if (!json_object_equal(got, want)) fail_msg("slim parse differs for %.200s", text);
+    json_object_put(got);
+    json_object_put(want);
+    return had;
+}
+
+static void
+test_golden_bodies(void **state)
+{
+    (void)state;
+    const char *src = getenv("ASC_SOURCE_DIR");
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/tests/golden", src ? src : ".");
+    DIR *d = opendir(dir);
+    if (d == NULL) fail_msg("cannot open %s", dir);
+    json_tokener *tok = json_tokener_new_ex(KUBE__JSON_DEPTH);
+    int bodies = 0, slimmed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n < 6 || strcmp(e->d_name + n - 5, ".json") != 0) continue;
+        char path[2048];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        json_object *doc = json_object_from_file(path);
+        json_object *ex = NULL;
+        if (doc == NULL || !json_object_object_get_ex(doc, "exchanges", &ex) ||
+            !json_object_is_type(ex, json_type_array)) {
+            json_object_put(doc);
+            continue;
+        }
+        for (size_t i = 0; i < json_object_array_length(ex); i++) {
+            json_object *resp = NULL, *body = NULL;
+            if (!json_object_object_get_ex(json_object_array_get_idx(ex, i), "response", &resp) ||
+                !json_object_object_get_ex(resp, "body", &body) ||
+                !json_object_is_type(body, json_type_object))
+                continue;
+            bodies++;
+            slimmed += check_body(tok, body, JSON_C_TO_STRING_PLAIN);
+            check_body(tok, body, JSON_C_TO_STRING_PRETTY);
+        }
+        json_object_put(doc);
+    }
+    closedir(d);
+    json_tokener_free(tok);
+    /* the recordings hold many objects with managedFields */
+    if (bodies < 20 || slimmed < 10) fail_msg("only %d bodies, %d slimmed", bodies, slimmed);
+}
+
 int
 main(void)
 {
     struct CMUnitTest tests[sizeof rows / sizeof rows[0]];
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         tests[i] = (struct CMUnitTest){rows[i].name, test_slim, NULL, NULL, (void *)&rows[i]};
-    return _cmocka_run_group_tests("kube_client_slim", tests, sizeof rows / sizeof rows[0], NULL,
-                                   NULL);
+    int rc = _cmocka_run_group_tests("kube_client_slim", tests, sizeof rows / sizeof rows[0], NULL,
+                                     NULL);
+    const struct CMUnitTest golden[] = {cmocka_unit_test(test_golden_bodies)};
+    return rc + cmocka_run_group_tests_name("kube_client_slim_golden", golden, NULL, NULL);
 }
