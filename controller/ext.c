@@ -671,7 +671,7 @@ ctl_ext_process_template(ctl_manager *m, int shard, const char *ns, const char *
      * otherwise create it again: 409). Before our read txn: one per thread. */
     char key[CTL_KEY_MAX];
     if (shard >= 0 && shard < m->n_recall && ctl_route_key(key, sizeof key, "template", ns, name))
-        ctl_recall_outcomes(m->recall[shard], m->st, key, oc, n, time_now_ms(), &oc, &n);
+        ctl_recall_outcomes(m->recall[shard], m->st, key, ns, oc, n, time_now_ms(), &oc, &n);
     reader rd;
     int rc = rd_begin(m, &rd);
     if (rc != 0) return rc;

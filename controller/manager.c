@@ -49,7 +49,7 @@ process_sandbox(ctl_manager *m, int shard, const char *ns, const char *name, con
     if (shard >= 0 && shard < m->n_recall) {
         char key[CTL_KEY_MAX];
         if (ctl_route_key(key, sizeof key, "sandbox", ns, name))
-            ctl_recall_outcomes(m->recall[shard], m->st, key, oc, n, now, &oc, &n);
+            ctl_recall_outcomes(m->recall[shard], m->st, key, ns, oc, n, now, &oc, &n);
     }
     int rc = rec_sandbox_run(m->st, ns, name, oc, n, &m->sbx_opts, now, out);
     if (rc == 0) ctl__observe_creation(m, ns, name, oc, n, out);

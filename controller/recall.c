@@ -21,6 +21,11 @@ typedef struct rc_item {
     json_object *obj;
     int64_t at_ms;
     int seen;
+    /* A delete answered with Status Success (the object went at once): obj
+     * is that Status; the entry lasts while the store still holds the
+     * object (ns, details.name, details.uid) and goes once it does not. */
+    char *gone_ns;
+    enum store_kind gone_kind;
 } rc_item;
 
 typedef struct rc_key {
@@ -57,6 +62,7 @@ static void
 item_drop(rc_key *k, size_t i)
 {
     json_object_put(k->items[i].obj);
+    free(k->items[i].gone_ns);
     k->items[i] = k->items[--k->n];
 }
 
@@ -126,20 +132,67 @@ find(ctl_recall *r, const char *key, int create)
     return k;
 }
 
+/* The store kind of a Status's details.kind (a resource's plural). */
 static int
-recallable(const rec_outcome *o)
+store_kind_of_plural(const char *plural, enum store_kind *out)
 {
-    return o->tag && o->err == 0 && o->object && json_object_is_type(o->object, json_type_object) &&
-           jx_str(o->object, "metadata.uid") && jx_str(o->object, "metadata.name");
+    static const struct {
+        const char *plural;
+        enum store_kind k;
+    } map[] = {{"pods", STORE_POD},
+               {"services", STORE_SERVICE},
+               {"persistentvolumeclaims", STORE_PVC},
+               {"sandboxes", STORE_SANDBOX},
+               {"sandboxclaims", STORE_CLAIM},
+               {"sandboxwarmpools", STORE_POOL},
+               {"sandboxtemplates", STORE_TEMPLATE},
+               {"networkpolicies", STORE_NETPOL}};
+    for (size_t i = 0; plural && i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(map[i].plural, plural) == 0) {
+            *out = map[i].k;
+            return 1;
+        }
+    return 0;
+}
+
+/* A DELETE that removed the object at once answers Status Success naming
+ * it (details.name, details.kind, details.uid); the store still shows the
+ * object until the watch's DELETED event arrives, and a pass in between
+ * must not delete it again. */
+static int
+gone_status(const rec_outcome *o, const char *ns, enum store_kind *kind)
+{
+    json_object *d = jx_obj(o->object, "details");
+    return ns && ns[0] && strcmp(jx_str_or(o->object, "kind", ""), "Status") == 0 &&
+           strcmp(jx_str_or(o->object, "status", ""), "Success") == 0 && d && jx_str(d, "name") &&
+           jx_str(d, "uid") && store_kind_of_plural(jx_str(d, "kind"), kind);
+}
+
+static int
+recallable(const rec_outcome *o, const char *ns, enum store_kind *gone_kind, int *gone)
+{
+    *gone = 0;
+    if (!o->tag || o->err != 0 || !o->object || !json_object_is_type(o->object, json_type_object))
+        return 0;
+    if (jx_str(o->object, "metadata.uid") && jx_str(o->object, "metadata.name")) return 1;
+    return *gone = gone_status(o, ns, gone_kind);
 }
 
 static void
-remember(ctl_recall *r, const char *key, const rec_outcome *oc, size_t n, int64_t now_ms)
+remember(ctl_recall *r, const char *key, const char *ns, const rec_outcome *oc, size_t n,
+         int64_t now_ms)
 {
     rc_key *k = NULL;
     for (size_t i = 0; i < n; i++) {
-        if (!recallable(&oc[i])) continue;
-        if (k == NULL && (k = find(r, key, 1)) == NULL) return;
+        enum store_kind gk = STORE_POD;
+        int gone = 0;
+        if (!recallable(&oc[i], ns, &gk, &gone)) continue;
+        char *gns = gone ? strdup(ns) : NULL;
+        if (gone && gns == NULL) continue; /* out of memory: not recalled, as before */
+        if (k == NULL && (k = find(r, key, 1)) == NULL) {
+            free(gns);
+            return;
+        }
         size_t j = 0;
         while (j < k->n && strcmp(k->items[j].tag, oc[i].tag) != 0)
             j++;
@@ -148,8 +201,9 @@ remember(ctl_recall *r, const char *key, const rec_outcome *oc, size_t n, int64_
             j = k->n++;
         } else {
             json_object_put(k->items[j].obj);
+            free(k->items[j].gone_ns);
         }
-        k->items[j] = (rc_item){oc[i].tag, json_object_get(oc[i].object), now_ms, 0};
+        k->items[j] = (rc_item){oc[i].tag, json_object_get(oc[i].object), now_ms, 0, gns, gk};
     }
 }
 
@@ -195,10 +249,28 @@ rv_at_least(const char *a, const char *b)
     return va >= vb;
 }
 
+/* A deleted object's entry: kept while the store still holds it. */
+static int
+still_gone_pending(rc_item *it, lazy_txn *t)
+{
+    json_object *d = jx_obj(it->obj, "details");
+    if (t->st == NULL) return 1;
+    if (t->r == NULL && !t->failed && store_rtxn_begin(t->st, &t->r) != 0) t->failed = 1;
+    if (t->r == NULL) return 1;
+    json_object *cached = NULL;
+    int rc = store_get(t->r, it->gone_kind, it->gone_ns, jx_str_or(d, "name", ""), &cached);
+    if (rc == ERR_NOTFOUND) return 0; /* the store saw the deletion */
+    if (rc != 0) return 1;
+    int same = strcmp(jx_str_or(cached, "metadata.uid", ""), jx_str_or(d, "uid", "")) == 0;
+    json_object_put(cached);
+    return same; /* another uid: recreated since, the store is the truth */
+}
+
 /* 1 keep, 0 drop: compare an entry with what the store holds now. */
 static int
 still_useful(rc_item *it, lazy_txn *t)
 {
+    if (it->gone_ns) return still_gone_pending(it, t);
     enum store_kind kind;
     const char *ns = jx_str(it->obj, "metadata.namespace"),
                *name = jx_str(it->obj, "metadata.name");
@@ -224,8 +296,9 @@ still_useful(rc_item *it, lazy_txn *t)
 }
 
 int
-ctl_recall_outcomes(ctl_recall *r, store *st, const char *key, const rec_outcome *oc, size_t n,
-                    int64_t now_ms, const rec_outcome **out, size_t *nout)
+ctl_recall_outcomes(ctl_recall *r, store *st, const char *key, const char *ns,
+                    const rec_outcome *oc, size_t n, int64_t now_ms, const rec_outcome **out,
+                    size_t *nout)
 {
     *out = oc;
     *nout = n;
@@ -233,7 +306,7 @@ ctl_recall_outcomes(ctl_recall *r, store *st, const char *key, const rec_outcome
     if (++r->calls % RC_SWEEP == 0)
         for (size_t b = 0; b < RC_BUCKETS; b++)
             sweep_bucket(r, b, now_ms);
-    remember(r, key, oc, n, now_ms);
+    remember(r, key, ns, oc, n, now_ms);
     rc_key *k = find(r, key, 0);
     if (k == NULL) return 0;
     expire(k, now_ms);

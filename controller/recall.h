@@ -12,6 +12,10 @@
  *     and still offered (the reconcile keeps the higher resourceVersion);
  *   - the store lost an object it had seen (deleted), or holds another uid
  *     (recreated): the entry is dropped, the store is the truth;
+ *   - a DELETE answered with Status Success (the object went at once) is
+ *     kept while the store still holds the object, and dropped once it
+ *     does not (or holds another uid): a pass in between must not delete
+ *     it again;
  *   - CTL_RECALL_TTL_MS after the write: dropped whatever happened.
  * A newer outcome with the same tag replaces the entry. Failed writes are
  * never recalled (a failure is reported by the pass that sees it).
@@ -34,14 +38,16 @@ typedef struct ctl_recall ctl_recall;
 ctl_recall *ctl_recall_new(void);    /* NULL: out of memory */
 void ctl_recall_free(ctl_recall *r); /* NULL is a no-op */
 
-/* Before a pass of key: remember oc's successes, then return in *out the
+/* Before a pass of key (its objects live in namespace ns; NULL or "" for
+ * cluster-scoped keys): remember oc's successes, then return in *out the
  * outcomes to hand to the pass (oc first, then recalled ones whose tag oc
  * lacks). *out is valid until the next call for any key; *nout may be n.
  * st: the store checked in a read txn of its own, opened only when the key
  * has entries and ended before return (NULL: no checks, TTL only).
  * Returns 0 (on allocation failure oc itself is returned). */
-int ctl_recall_outcomes(ctl_recall *r, store *st, const char *key, const rec_outcome *oc, size_t n,
-                        int64_t now_ms, const rec_outcome **out, size_t *nout);
+int ctl_recall_outcomes(ctl_recall *r, store *st, const char *key, const char *ns,
+                        const rec_outcome *oc, size_t n, int64_t now_ms, const rec_outcome **out,
+                        size_t *nout);
 
 /* Keys with entries (tests, stats). */
 size_t ctl_recall_keys(const ctl_recall *r);
