@@ -168,6 +168,12 @@ kube__req_free(kube__req *r)
 }
 
 void
+kube__kick(kube_client *c)
+{
+    arm_kick(c, 0.);
+}
+
+void
 kube__req_enqueue(kube__req *r)
 {
     kube_client *c = r->c;
@@ -275,6 +281,10 @@ kube__dispatch(kube_client *c)
             arm_kick(c, 0.);
             return;
         }
+        /* a finished request frees a slot and kicks the queue (kube__http_detach) */
+        if (c->q_head->watch == NULL && c->opts.max_active > 0 &&
+            c->active >= (size_t)c->opts.max_active)
+            return;
         if (c->opts.qps > 0) {
             int64_t now = time_mono_ns();
             c->tokens += (double)(now - c->tokens_ns) / 1e9 * c->opts.qps;

@@ -361,6 +361,10 @@ kube__http_start(kube__req *r)
     }
     r->attempts++;
     c->stats.requests++;
+    if (r->watch == NULL) {
+        r->counted_active = 1;
+        c->active++;
+    }
     return 0;
 }
 
@@ -371,6 +375,11 @@ kube__http_detach(kube__req *r)
         curl_multi_remove_handle(r->c->multi, r->easy);
         curl_easy_cleanup(r->easy);
         r->easy = NULL;
+    }
+    if (r->counted_active) {
+        r->counted_active = 0;
+        r->c->active--;
+        if (r->c->q_head && !r->c->closing) kube__kick(r->c); /* a slot for the next queued one */
     }
     curl_slist_free_all(r->hdrs);
     r->hdrs = NULL;

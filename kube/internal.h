@@ -60,8 +60,9 @@ struct kube__req {
     kube__req *prev, *next; /* every live request of the client */
     kube__req *qnext;       /* FIFO of QUEUED requests, or the reap list */
     int state;
-    int canceled; /* its owner is gone: no callback may run any more */
-    int reaping;  /* on the reap list */
+    int canceled;       /* its owner is gone: no callback may run any more */
+    int reaping;        /* on the reap list */
+    int counted_active; /* its transfer counts in c->active */
     char *method;
     char *path; /* path and query */
     char *content_type;
@@ -108,6 +109,7 @@ struct kube_client {
     off_t token_size;
     struct timespec token_mtime;
     size_t inflight; /* live requests and watches */
+    size_t active;   /* requests (not watches) with a transfer in libcurl (opts.max_active) */
     kube_client_opts opts;
 
     double tokens; /* QPS limiter bucket */
@@ -129,6 +131,8 @@ void kube__http_fini(kube_client *c);
 int kube__http_start(kube__req *r);
 /* Remove r's easy handle from the multi (if any) and free it. */
 void kube__http_detach(kube__req *r);
+/* Run the queue from the loop soon (not from inside the caller). */
+void kube__kick(kube_client *c);
 
 /* client.c */
 /* A transfer of r finished (called from the multi drain, outside curl callbacks). */

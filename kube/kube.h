@@ -92,6 +92,11 @@ typedef struct kube_client_opts {
                              * (PIPEWAIT); a cap on HTTP/1.1 would queue requests behind
                              * open watches, so none is set by default. */
     int http2;              /* 1 (default): offer h2 via ALPN; 0: HTTP/1.1 only */
+    int max_active;         /* requests (not watches) handed to libcurl at once; the rest
+                             * wait in the client's queue, their timeout not yet running.
+                             * <= 0 (default): no cap. libcurl removes a finished transfer
+                             * in time linear in the transfers it holds: thousands at once
+                             * made that the client's whole CPU. */
 } kube_client_opts;
 
 /* Fill o with the defaults above (http2 1, burst 10, timeout 30000 ms,

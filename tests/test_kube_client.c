@@ -882,6 +882,48 @@ test_connection_cap(void **state)
     }
 }
 
+/* max_active = 2: at most two requests are in libcurl at once, the rest wait
+ * in the client's queue without their timeout running (6 requests of 150 ms
+ * with a 400 ms timeout all succeed); an open watch takes no slot. */
+static void
+test_active_cap(void **state)
+{
+    fx *f = *state;
+    kube_client_opts o;
+    kube_client_opts_init(&o);
+    o.max_active = 2;
+    o.timeout_ms = 400;
+    client_with(f, testsrv_url(f->srv), &o);
+    testsrv_chunk hold[] = {{.hold = 1, .data = "\n"}};
+    testsrv_add(
+        f->srv,
+        &(testsrv_rule){.path = "/api/v1/namespaces/ns/services", .chunks = hold, .nchunks = 1});
+    testsrv_add(f->srv, &(testsrv_rule){.delay_ms = 150, .body = "{}"});
+    cancel_ctx x = {0};
+    kube_watch *w =
+        kube_watch_start(f->c, &KUBE_SERVICES, "ns", NULL, cancel_event, cancel_end, &x);
+    assert_non_null(w);
+    enum { N = 6 };
+    done d[N] = {{0}};
+    int64_t t0 = time_mono_ms();
+    for (int i = 0; i < N; i++)
+        kube_get(f->c, &KUBE_PODS, "ns", "p", NULL, on_done, &d[i]);
+    for (int i = 0; i < N; i++)
+        run_until(f, &d[i].called, 1, 5000);
+    int64_t elapsed = time_mono_ms() - t0;
+    for (int i = 0; i < N; i++) {
+        if (d[i].err != 0) fail_msg("request %d: %s", i, err_str(d[i].err));
+        free(d[i].body);
+    }
+    if (elapsed < 3 * 150 - 10) /* three rounds of two */
+        fail_msg("%d requests of 150 ms, two at a time, took %lld ms", N, (long long)elapsed);
+    kube_stats st;
+    kube_client_stats(f->c, &st);
+    assert_true(st.connects <= 3); /* the watch's and two for requests */
+    kube_watch_stop(w);
+    assert_int_equal(x.end_calls, 1);
+}
+
 /* ---- watches ------------------------------------------------------------------- */
 
 typedef struct wctx {
@@ -1334,6 +1376,7 @@ main(void)
     ONE(test_cancel_on_free);
     ONE(test_qps_limit);
     ONE(test_http11_concurrency);
+    ONE(test_active_cap);
     ONE(test_connection_cap);
     ONE(test_watch_events_as_they_arrive);
     ONE(test_watch_410_in_stream);
