@@ -40,21 +40,12 @@ typedef struct dec {
     const unsigned char *p, *end;
 } dec;
 
-static uint64_t
-be(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 /* Read n bytes big-endian into *v; ERR_PARSE when truncated. */
 static int
 take(dec *d, int n, uint64_t *v)
 {
     if ((size_t)(d->end - d->p) < (size_t)n) return ERR_PARSE;
-    *v = be(d->p, n);
+    *v = store__be(d->p, n);
     d->p += n;
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <lmdb.h>
 #include <msgpack.h>
 #include <pthread.h>
+#include <stdint.h>
 
 enum store__idx {
     STORE_IDX_OWNER = 0,
@@ -102,5 +103,15 @@ typedef struct store__slim_rule {
 } store__slim_rule;
 /* The kind's rules (NULL-key terminated), or NULL: every key kept. */
 const store__slim_rule *store__slim_rules(enum store_kind kind);
+
+/* n bytes at p, big-endian (msgpack's integer and length fields). */
+static inline uint64_t
+store__be(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
 
 #endif

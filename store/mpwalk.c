@@ -21,15 +21,6 @@ need(mpr *r, size_t n)
     return (size_t)(r->end - r->p) >= n;
 }
 
-static uint64_t
-be(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 /* Header of the next value: its kind and, for str/bin/array/map/ext, its
  * length (elements for array/map, bytes otherwise). Advances past the header. */
 enum { T_NIL, T_BOOL, T_INT, T_FLOAT, T_STR, T_BIN, T_ARR, T_MAP, T_EXT };
@@ -101,7 +92,7 @@ head(mpr *r, int *type, uint64_t *len, int *bval)
         int n = 1 << ((c - 0xcc) & 3);
         if (!need(r, (size_t)n)) return ERR_CORRUPT;
         *type = T_INT;
-        *len = be(r->p, n);
+        *len = store__be(r->p, n);
         r->p += n;
         return 0;
     }
@@ -133,7 +124,7 @@ head(mpr *r, int *type, uint64_t *len, int *bval)
         return ERR_CORRUPT;
     }
     if (!need(r, (size_t)extra)) return ERR_CORRUPT;
-    *len = be(r->p, extra);
+    *len = store__be(r->p, extra);
     r->p += extra;
     if (*type == T_EXT) *len += 1;
     /* Every element takes at least one byte: a count the rest of the

@@ -4,7 +4,6 @@
 set(ASC_SIM_SOURCES
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_admin.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_api.c
-    ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_buf.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_core.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_crd.c
     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_delete.c

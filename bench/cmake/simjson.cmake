@@ -2,6 +2,7 @@
 # CRD structural schemas, JSON text <-> json-c trees). No I/O; the server
 # links it, so do the tests.
 file(GLOB ASC_SIMJSON_SOURCES CONFIGURE_DEPENDS
+     ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_buf.c
      ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_patch*.c
      ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_selector*.c
      ${CMAKE_SOURCE_DIR}/bench/kubesim/sim_schema*.c

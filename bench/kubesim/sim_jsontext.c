@@ -49,30 +49,13 @@ jt_init(void)
     jt.esc[0]['/'] = '/'; /* escaped unless NOSLASHESCAPE */
 }
 
-/* ---- output buffer (the sim_buf contract: cap counts the NUL) ---- */
+/* ---- output buffer (sim_buf.h: cap counts the NUL) ---- */
 
-__attribute__((noinline)) static int
-grow(sim_buf *b, size_t n)
-{
-    if (b->oom) return -1;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n + 1)
-        cap *= 2;
-    char *d = realloc(b->data, cap);
-    if (!d) {
-        b->oom = 1;
-        return -1;
-    }
-    b->data = d;
-    b->cap = cap;
-    return 0;
-}
-
-/* Room for n more bytes and the NUL. */
+/* Room for n more bytes and the NUL: the common case inline, growth in sim_buf.c. */
 static inline int
 reserve(sim_buf *b, size_t n)
 {
-    return b->len + n + 1 <= b->cap ? 0 : grow(b, n);
+    return b->len + n + 1 <= b->cap && !b->oom ? 0 : sim_buf_reserve(b, n);
 }
 
 static inline int

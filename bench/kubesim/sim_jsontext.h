@@ -42,8 +42,8 @@
 /* Append the JSON text of o (NULL: "null") to b, NUL-terminated like every
  * sim_buf append. Returns 0, or -1 when a custom serializer failed (json-c
  * would return NULL; b then holds a partial text) or b ran out of memory
- * (b->oom is set). b's fields are used directly under sim_buf.h's contract
- * (cap counts the NUL; realloc'd data), so asc_simjson needs no sim_buf.c. */
+ * (b->oom is set). Writes straight into b's data (sim_buf.h's contract: cap
+ * counts the NUL), growing it with sim_buf_reserve. */
 int sim_json_write(sim_buf *b, json_object *o, int flags);
 
 /* The JSON text of o as a new NUL-terminated string of exactly *len bytes
