@@ -92,6 +92,21 @@ dec_fail(kube_watch_decoder *d, int rc, char *err, size_t errlen, const char *fm
     return rc;
 }
 
+/* A byte between two events: 1 for white space (skipped), 0 for the '{'
+ * that starts the next one, else the decoder fails (< 0). */
+static int
+between_events(kube_watch_decoder *d, char ch, char *err, size_t errlen)
+{
+    if (ch == '\n' || ch == '\r' || ch == ' ' || ch == '\t') {
+        d->off++;
+        return 1;
+    }
+    if (ch != '{')
+        return dec_fail(d, ERR_PARSE, err, errlen, "expected a JSON object, found '%s'",
+                        (char[]){(ch >= 0x20 && ch < 0x7f) ? ch : '?', '\0'});
+    return 0;
+}
+
 static int
 too_large(kube_watch_decoder *d, char *err, size_t errlen)
 {
@@ -151,16 +166,12 @@ tok_feed(kube_watch_decoder *d, const char *buf, size_t len, size_t *used_out, k
     *used_out = 0;
     while (i < len) {
         if (d->cur == 0) {
-            /* between events: skip whitespace, then expect '{' */
-            char ch = buf[i];
-            if (ch == '\n' || ch == '\r' || ch == ' ' || ch == '\t') {
+            int b = between_events(d, buf[i], err, errlen);
+            if (b < 0) return b;
+            if (b) {
                 i++;
-                d->off++;
                 continue;
             }
-            if (ch != '{')
-                return dec_fail(d, ERR_PARSE, err, errlen, "expected a JSON object, found '%s'",
-                                (char[]){(ch >= 0x20 && ch < 0x7f) ? ch : '?', '\0'});
         }
         size_t n = len - i;
         if (n > DEC_SLICE) n = DEC_SLICE;
@@ -406,15 +417,12 @@ kube_watch_decoder_feed(kube_watch_decoder *d, const char *buf, size_t len, kube
             continue;
         }
         if (!d->inev) {
-            char ch = buf[i];
-            if (ch == '\n' || ch == '\r' || ch == ' ' || ch == '\t') {
+            int b = between_events(d, buf[i], err, errlen);
+            if (b < 0) return b;
+            if (b) {
                 i++;
-                d->off++;
                 continue;
             }
-            if (ch != '{')
-                return dec_fail(d, ERR_PARSE, err, errlen, "expected a JSON object, found '%s'",
-                                (char[]){(ch >= 0x20 && ch < 0x7f) ? ch : '?', '\0'});
             if (d->raw_off) { /* the stream is ending: json-c's path drops the rest */
                 d->tokmode = 1;
                 continue;
