@@ -733,6 +733,17 @@ sim_scale_of(const sim_res *r, json_object *obj)
     return s;
 }
 
+/* 400 for a body whose metadata.name is not the URL's (PUT, or apply creating). */
+static void
+reply_name_mismatch(sim_rq *rq, const char *body_name)
+{
+    char msg[700];
+    snprintf(msg, sizeof msg,
+             "the name of the object (%.300s) does not match the name on the URL (%.300s)",
+             body_name, rq->name);
+    sim_reply_json(rq, 400, sim_status_bad_request(msg), NULL);
+}
+
 void
 sim_write_update(sim_rq *rq)
 {
@@ -751,12 +762,8 @@ sim_write_update(sim_rq *rq)
     }
     const char *bname = jx_str(body, "metadata.name");
     if (bname && strcmp(bname, rq->name) != 0) {
-        char msg[700];
-        snprintf(msg, sizeof msg,
-                 "the name of the object (%.300s) does not match the name on the URL (%.300s)",
-                 bname, rq->name);
+        reply_name_mismatch(rq, bname);
         json_object_put(body);
-        sim_reply_json(rq, 400, sim_status_bad_request(msg), NULL);
         return;
     }
     const char *bns = jx_str(body, "metadata.namespace");
@@ -879,12 +886,8 @@ sim_write_patch(sim_rq *rq)
         /* server-side apply of a missing object creates it */
         const char *pn = jx_str(patch, "metadata.name");
         if (pn && strcmp(pn, rq->name) != 0) {
-            char msg[700];
-            snprintf(msg, sizeof msg,
-                     "the name of the object (%.300s) does not match the name on the URL (%.300s)",
-                     pn, rq->name);
+            reply_name_mismatch(rq, pn);
             json_object_put(patch);
-            sim_reply_json(rq, 400, sim_status_bad_request(msg), NULL);
             return;
         }
         jx_set_str(patch, "metadata.name", rq->name);
